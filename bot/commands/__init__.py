@@ -1,0 +1,12 @@
+"""CLI subcommands beyond run/db, one module per feature, each exposing `register(sub)`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def registry() -> list[Register]:
+    return []

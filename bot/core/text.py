@@ -1,0 +1,182 @@
+"""Hostile feed HTML -> clean plain text (invariant 6), plus reader-boilerplate removal.
+
+Feeds are parsed by feedparser with its sanitizer off (it is slow and regex-based); this module
+is where the cleaning really happens, with a real HTML parser (lexbor via selectolax): entities
+decoded, scripts and styles dropped, blocks turned into line breaks. Nothing that leaves here
+contains markup or entities.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+_DROP_TAGS = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "head",
+    "title",
+    "form",
+    "button",
+    "select",
+    "textarea",
+]
+_BLOCK_TAGS = (
+    "p,div,section,article,header,footer,aside,nav,main,figure,figcaption,blockquote,pre,"
+    "ul,ol,li,dl,dt,dd,table,thead,tbody,tfoot,tr,h1,h2,h3,h4,h5,h6,hr,address,details,summary"
+)
+_CELL_TAGS = "td,th"
+# Widgets that platforms append to every item: share bars, related posts, tracking footers.
+_BOILERPLATE_SELECTORS = (
+    ".sharedaddy,.jp-relatedposts,.feedflare,.blogger-post-footer,.share-buttons,"
+    ".wp-block-buttons,.social-share,.addtoany_share_save_container,.yarpp-related-rss"
+)
+_TRACKING_IMG = re.compile(
+    r"(medium\.com/_/stat|feeds\.feedburner\.com/~r/|feedburner\.com/~ff/|/pixel\b|"
+    r"stats\.wordpress\.com|pixel\.wp\.com)",
+    re.IGNORECASE,
+)
+_MARKUP_HINT = re.compile(r"[<&]")
+# Escaped HTML that survived one round of decoding (double-escaped feeds): a closing tag or a
+# self-contained <br>/<img>. Lone "<div>" in a title about HTML is left alone.
+_RESIDUAL_MARKUP = re.compile(r"</[a-zA-Z][a-zA-Z0-9]*\s*>|<(?:br|img|p)\b[^<>]*>", re.IGNORECASE)
+_RESIDUAL_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+# Boilerplate phrases matched against the text, case-insensitively.
+_READ_PHRASE = (
+    r"(?:read (?:more|on|the (?:whole|full|rest of the) (?:story|post|article)"
+    r"|full (?:story|post|article))|continue reading|keep reading|click here to read more)"
+)
+_BOILERPLATE_TAIL = [
+    # WordPress / Yoast: "The post <title> appeared first on <site>."
+    re.compile(r"\s*The post [^\n]{1,400}? appeared first on [^\n]{1,200}?(?:\.|$)\s*$", re.I),
+    # Medium: "<title> was originally published in <pub> on Medium, where people are ..."
+    re.compile(
+        r"\s*(?:[^\n]{1,400}? )?was originally published in [^\n]{1,200}? on Medium,? where"
+        r" people are continuing the conversation[^\n]{0,120}?(?:\.|$)\s*$",
+        re.I,
+    ),
+    # "... Read more »", "Continue reading <title> →" at the very end.
+    re.compile(r"\s*[(\[]?\s*" + _READ_PHRASE + r"\b[^\n]{0,160}$", re.I),
+    re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|\[\s*\])\s*$"),
+    re.compile(r"\s*(?:Share this(?: story| post| article)?|Like this|Related)\s*:?\s*$", re.I),
+]
+# Whole lines that are nothing but a widget label.
+_BOILERPLATE_LINE = re.compile(
+    r"^\s*[(\[]?\s*(?:"
+    + _READ_PHRASE
+    + r"\b[^\n]{0,120}"
+    + r"|(?:share this(?: story| post| article)?|like this|like loading\.*|post a comment"
+    r"|view comments?|leave a comment|\d* ?comments?|discuss on hacker news)"
+    r"\s*[:.…»→)\]]*)\s*$",
+    re.I,
+)
+_TAIL_MAX = 700
+
+
+@dataclass(frozen=True, slots=True)
+class CleanedHtml:
+    text: str
+    first_image: str | None  # raw src of the first non-tracking <img>, not yet absolute
+
+
+def _first_image(tree: LexborHTMLParser) -> str | None:
+    for img in tree.css("img"):
+        attrs = img.attributes
+        src = attrs.get("src") or attrs.get("data-src")
+        if not src or src.startswith("data:") or _TRACKING_IMG.search(src):
+            continue
+        if attrs.get("width") in ("0", "1") or attrs.get("height") in ("0", "1"):
+            continue
+        return src.strip()
+    return None
+
+
+def _tree_text(tree: LexborHTMLParser) -> str:
+    tree.strip_tags(_DROP_TAGS)
+    for node in tree.css(_BOILERPLATE_SELECTORS):
+        node.decompose()
+    for node in tree.css("br"):
+        node.replace_with("\n")
+    for node in tree.css(_BLOCK_TAGS):
+        node.insert_before("\n")
+        node.insert_after("\n")
+    for node in tree.css(_CELL_TAGS):
+        node.insert_after(" ")
+    root: LexborNode | None = tree.body or tree.root
+    if root is None:
+        return ""
+    return root.text(deep=True) or ""
+
+
+def _tidy(text: str, *, single_line: bool) -> str:
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+    text = text.replace("\u00a0", " ")
+    if single_line:
+        return " ".join(text.split())
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _parse_round(raw: str, *, want_image: bool) -> tuple[str, str | None]:
+    tree = LexborHTMLParser(raw)
+    image = _first_image(tree) if want_image else None
+    return _tree_text(tree), image
+
+
+def clean_html(raw: str | None, *, single_line: bool = False) -> CleanedHtml:
+    """Plain text of an HTML fragment (or of text that may contain entities)."""
+    if not raw:
+        return CleanedHtml("", None)
+    image: str | None = None
+    text = raw
+    if _MARKUP_HINT.search(text):
+        text, image = _parse_round(text, want_image=True)
+        # Double-escaped feeds: the first round only decoded "&lt;p&gt;" into "<p>".
+        if _RESIDUAL_MARKUP.search(text):
+            text, second_image = _parse_round(text, want_image=image is None)
+            image = image or second_image
+        elif _RESIDUAL_ENTITY.search(text):
+            text = html.unescape(text)
+    return CleanedHtml(_tidy(text, single_line=single_line), image)
+
+
+def html_to_text(raw: str | None, *, single_line: bool = False) -> str:
+    return clean_html(raw, single_line=single_line).text
+
+
+def strip_boilerplate(text: str) -> str:
+    """Remove reader boilerplate ("Read more", "The post X appeared first on Y.", ...)."""
+    if not text:
+        return text
+    lines = [line for line in text.split("\n") if not _BOILERPLATE_LINE.match(line)]
+    text = "\n".join(lines).strip()
+    changed = True
+    while changed and text:
+        changed = False
+        for pattern in _BOILERPLATE_TAIL:
+            match = pattern.search(text)
+            # Only a short tail is boilerplate; "read" deep inside a paragraph is prose.
+            if match and match.end() - match.start() <= _TAIL_MAX:
+                text = text[: match.start()].rstrip()
+                changed = True
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def clean_text(raw: str | None, *, single_line: bool = False) -> str:
+    """HTML -> plain text with boilerplate removed; the one entry point normalize uses."""
+    return strip_boilerplate(html_to_text(raw, single_line=single_line))

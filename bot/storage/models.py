@@ -1,0 +1,279 @@
+"""The database schema as typed SQLAlchemy 2 models (Alembic migrations mirror it exactly).
+
+Design notes (why, not what):
+- ``stories.id`` grows with insertion, so it *is* the watermark: a brief holds the stories
+  whose id is above the channel's watermark, however their publish dates lie.
+- ``story_keys`` is the per-feed "seen" table; rows are never deleted. When a story's content
+  is pruned its key stays with ``story_id`` NULL (a tombstone), so a reappearing old item is
+  recognised and never re-posted.
+- ``deliveries`` is the outbox: unique on (channel_id, dedupe_key) and written before any send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.storage.types import BigIntId, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    site_url: Mapped[str | None] = mapped_column(String(2048))
+    language: Mapped[str | None] = mapped_column(String(16))
+    color: Mapped[int | None] = mapped_column(Integer)
+    # "catalog" feeds are trusted; "custom"/"opml" ones always go through the SSRF guard.
+    origin: Mapped[str] = mapped_column(String(16), default="catalog")
+    added_by_guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    # fetch state
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    next_check_at: Mapped[datetime] = mapped_column(index=True)
+    last_checked_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)  # 410: polling stopped
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    canonical_url: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    content_text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(300))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    language: Mapped[str | None] = mapped_column(String(16))
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # Search text kept by the repository (CJK segmented the same way on both backends).
+    search_title: Mapped[str] = mapped_column(Text, default="")
+    search_body: Mapped[str] = mapped_column(Text, default="")
+
+    tags: Mapped[list[StoryTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+
+class StoryTag(Base):
+    __tablename__ = "story_tags"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+    __table_args__ = (Index("ix_story_tags_tag", "tag"),)
+
+
+class StoryKey(Base):
+    """Per-feed story identity, never deleted (tombstone when story_id is NULL)."""
+
+    __tablename__ = "story_keys"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+    first_seen_at: Mapped[datetime]
+
+
+class StorySummary(Base):
+    """A summary per story and content hash, so it is computed (or paid for) once."""
+
+    __tablename__ = "story_summaries"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class LlmCache(Base):
+    """LLM results by content hash and model: a restart never pays twice."""
+
+    __tablename__ = "llm_cache"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class DailyBudget(Base):
+    """Counters that reset each UTC day (LLM tokens, teaser page fetches)."""
+
+    __tablename__ = "daily_budgets"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Guild(Base):
+    __tablename__ = "guilds"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    system_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+
+class Subscription(Base):
+    """One configured channel: how and when it gets stories."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(ForeignKey("guilds.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    mode: Mapped[str] = mapped_column(String(16), default="brief")  # brief | realtime
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    brief_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    all_sources: Mapped[bool] = mapped_column(Boolean, default=True)
+    watermark: Mapped[int] = mapped_column(BigInteger, default=0)
+    next_brief_at: Mapped[datetime | None] = mapped_column(index=True)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    feeds: Mapped[list[SubscriptionFeed]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+    filters: Mapped[list[SubscriptionFilter]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+
+class SubscriptionFeed(Base):
+    __tablename__ = "subscription_feeds"
+
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class SubscriptionFilter(Base):
+    __tablename__ = "subscription_filters"
+
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # include | exclude
+    keyword: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class Delivery(Base):
+    """The outbox: a row exists before its message is sent; unique per channel and payload."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL"), index=True
+    )
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    dedupe_key: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # brief | story | notice
+    story_from: Mapped[int | None] = mapped_column(BigInteger)  # watermark range (from, to]
+    story_to: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # messages already sent
+    message_ids: Mapped[list[str]] = mapped_column(default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("channel_id", "dedupe_key"),)
+
+
+class Bookmark(Base):
+    __tablename__ = "bookmarks"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    # RESTRICT: a bookmarked story can never be pruned out from under its reader.
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="RESTRICT"), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    tags: Mapped[list[BookmarkTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "story_id"),
+        Index("ix_bookmarks_user_id_created_at", "user_id", "created_at"),
+    )
+
+
+class BookmarkTag(Base):
+    __tablename__ = "bookmark_tags"
+
+    bookmark_id: Mapped[int] = mapped_column(
+        ForeignKey("bookmarks.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)

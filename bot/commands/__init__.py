@@ -9,4 +9,6 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 
 def registry() -> list[Register]:
-    return []
+    from bot.commands import discord_cmds
+
+    return [discord_cmds.register]

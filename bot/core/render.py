@@ -1,0 +1,239 @@
+"""Every message techbrief posts, rendered as Discord API JSON: the one owner of Discord's limits.
+
+Pure and Discord-free on purpose: the outbox stores these payloads, so a resend after a crash
+posts exactly what was planned, and tests can check limits without a client. Feed text is
+hostile: it only ever enters through `safetext` (escaped, mentions defused, cut to size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from bot.core import safetext as st
+from bot.core.briefs import Brief, StoryView
+
+BRAND = 0x5865F2
+BOOKMARK_PREFIX = "tb:bm:"
+BUTTON_SECONDARY = 2
+THREAD_NAME = 100
+
+DigestFormatter = Callable[[dict[str, Any], int], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    """One message as Discord JSON (content, embeds, components); round-trips through JSON."""
+
+    content: str | None = None
+    embeds: tuple[dict[str, Any], ...] = ()
+    components: tuple[dict[str, Any], ...] = ()
+    story_ids: tuple[int, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "content": self.content, "embeds": list(self.embeds),
+            "components": list(self.components), "story_ids": list(self.story_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MessageSpec:
+        return cls(
+            content=data.get("content"), embeds=tuple(data.get("embeds", ())),
+            components=tuple(data.get("components", ())),
+            story_ids=tuple(data.get("story_ids", ())),
+        )
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL Discord will accept as a link, or None (javascript:, data:, junk)."""
+    if not url:
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > 2000:
+        return None
+    # Characters that would end a markdown link early or break Discord's URL parsing.
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def bookmark_custom_id(story_id: int) -> str:
+    return f"{BOOKMARK_PREFIX}{story_id}"
+
+
+def parse_bookmark_custom_id(custom_id: str) -> int | None:
+    if not custom_id.startswith(BOOKMARK_PREFIX):
+        return None
+    rest = custom_id[len(BOOKMARK_PREFIX) :]
+    return int(rest) if rest.isdigit() else None
+
+
+def bookmark_button(story_id: int, label: str = "Bookmark") -> dict[str, Any]:
+    return {
+        "type": 2, "style": BUTTON_SECONDARY, "label": st.truncate(label, st.BUTTON_LABEL),
+        "custom_id": bookmark_custom_id(story_id), "emoji": {"name": "🔖"},
+    }
+
+
+def action_rows(buttons: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """Discord allows 5 buttons per row and 5 rows per message."""
+    rows = [buttons[i : i + 5] for i in range(0, min(len(buttons), 25), 5)]
+    return tuple({"type": 1, "components": list(row)} for row in rows)
+
+
+def embed_length(embed: dict[str, Any]) -> int:
+    """Characters that count toward Discord's 6,000 per-message embed total."""
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    total += len(embed.get("footer", {}).get("text", ""))
+    total += len(embed.get("author", {}).get("name", ""))
+    for f in embed.get("fields", []):
+        total += len(f.get("name", "")) + len(f.get("value", ""))
+    return total
+
+
+def local_date_text(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y")
+
+
+def story_embed(
+    story: StoryView, timezone: str, *, digest_formatter: DigestFormatter | None = None,
+    description_limit: int = 1500,
+) -> dict[str, Any]:
+    description = None
+    if story.digest and digest_formatter is not None:
+        description = digest_formatter(story.digest, description_limit)
+    if not description:
+        description = st.truncate(st.inert(story.summary), description_limit)
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "title": st.safe_line(story.title, st.EMBED_TITLE) or "(untitled)",
+        "description": description,
+        "color": story.source_color if story.source_color is not None else BRAND,
+        "author": {"name": st.truncate(" ".join(story.source_name.split()), st.AUTHOR_NAME)},
+        "timestamp": story.published_at.isoformat(),
+    }
+    url = safe_url(story.url)
+    if url:
+        embed["url"] = url
+    footer = local_date_text(story.published_at, timezone)
+    if story.author:
+        footer = f"{' '.join(story.author.split())} · {footer}"
+    embed["footer"] = {"text": st.truncate(footer, st.FOOTER)}
+    image = safe_url(story.image_url)
+    if image:
+        embed["thumbnail"] = {"url": image}
+    return embed
+
+
+def story_message(story: StoryView, timezone: str, **kw: Any) -> MessageSpec:
+    """Realtime mode: one story, one message, one Bookmark button."""
+    return MessageSpec(
+        embeds=(story_embed(story, timezone, **kw),),
+        components=action_rows([bookmark_button(story.id)]), story_ids=(story.id,),
+    )
+
+
+def story_batches(
+    stories: Sequence[StoryView], timezone: str, **kw: Any
+) -> list[MessageSpec]:
+    """Stories in messages of at most 10 embeds and 6,000 embed characters, each with buttons."""
+    batches: list[MessageSpec] = []
+    embeds: list[dict[str, Any]] = []
+    ids: list[int] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal embeds, ids, size
+        if embeds:
+            buttons = [
+                bookmark_button(sid, f"{n}. " + st.truncate(" ".join(e["title"].split()), 60))
+                for n, (sid, e) in enumerate(zip(ids, embeds, strict=True), start=1)
+            ]
+            batches.append(MessageSpec(embeds=tuple(embeds), components=action_rows(buttons),
+                                       story_ids=tuple(ids)))
+        embeds, ids, size = [], [], 0
+
+    for story in stories:
+        embed = story_embed(story, timezone, **kw)
+        length = embed_length(embed)
+        if len(embeds) == st.EMBEDS_PER_MESSAGE or size + length > st.EMBED_TOTAL:
+            flush()
+        embeds.append(embed)
+        ids.append(story.id)
+        size += length
+    flush()
+    return batches
+
+
+def brief_title(brief: Brief, timezone: str) -> str:
+    n = brief.total
+    sources = brief.source_count
+    return (
+        f"Tech Brief · {local_date_text(brief.local_date, timezone)} · "
+        f"{n} new {'story' if n == 1 else 'stories'} from {sources} "
+        f"{'source' if sources == 1 else 'sources'}"
+    )
+
+
+def brief_header(brief: Brief, timezone: str) -> MessageSpec:
+    """The header: one line per story, grouped by source, each title linked."""
+    lines: list[str] = []
+    for group in brief.groups:
+        label = st.safe_line(group.key, 32)
+        for story in group.stories:
+            title = st.safe_line(story.title, 150) or "(untitled)"
+            url = safe_url(story.url)
+            lines.append(f"**{label}** · " + (f"[{title}]({url})" if url else title))
+        if group.more:
+            lines.append(
+                f"**{label}** · …and {group.more} more: `/search query:source:{group.key}`"
+            )
+    description = _fit_lines(lines, st.EMBED_DESCRIPTION)
+    embed = {
+        "type": "rich", "title": st.truncate(brief_title(brief, timezone), st.EMBED_TITLE),
+        "description": description, "color": BRAND,
+        "footer": {"text": "Bookmark any story with its button · /search the archive"},
+    }
+    return MessageSpec(embeds=(embed,), story_ids=tuple(s.id for s in brief.shown))
+
+
+def _fit_lines(lines: Sequence[str], limit: int) -> str:
+    """Whole lines only; when they do not fit, say how many were left out."""
+    out: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        remaining = len(lines) - index
+        tail = f"\n…and {remaining} more lines in the thread"
+        if used + len(line) + 1 + len(tail) > limit:
+            out.append(tail.strip())
+            break
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
+
+
+def thread_name(brief: Brief, timezone: str) -> str:
+    return st.truncate(f"Tech Brief {local_date_text(brief.local_date, timezone)}", THREAD_NAME)
+
+
+def nothing_new(at: datetime, timezone: str) -> MessageSpec:
+    return MessageSpec(content=f"Tech Brief · {local_date_text(at, timezone)} · nothing new today.")
+
+
+def help_embed(commands: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    intro = (
+        "techbrief reads engineering blogs (Netflix, Google, Meta, AWS, Discord, LINE, Toss, "
+        "Kakao, Naver, Woowahan and any feed you add) and posts a **daily tech brief** of new "
+        "stories in the channels an admin sets up. Everyone can **search** the archive and keep "
+        "**private bookmarks**.\n\n"
+    )
+    lines = [f"`{name}` — {st.truncate(desc, 100)}" for name, desc in commands]
+    return {
+        "type": "rich", "title": "techbrief help", "color": BRAND,
+        "description": intro + _fit_lines(lines, st.EMBED_DESCRIPTION - len(intro)),
+        "footer": {"text": "Admin commands need the Manage Server permission."},
+    }

@@ -1,0 +1,107 @@
+"""The discord.py client: one extension per feature, explicit command sync, minimal intents."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.runtime.container import Services
+from bot.runtime.discord_api import DISCORD_DEFAULT_BASE, use_gateway
+from bot.runtime.errors import on_app_command_error
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = ("cogs.help",)
+
+
+class TimedTree(app_commands.CommandTree["TechbriefBot"]):
+    """Records how long each interaction takes to handle (Discord allows 3 s to acknowledge)."""
+
+    async def _call(self, interaction: discord.Interaction) -> None:
+        started = time.monotonic()
+        try:
+            await super()._call(interaction)
+        finally:
+            self.client.services.metrics.interaction_latency.observe(time.monotonic() - started)
+
+
+def _trace(services: Services) -> aiohttp.TraceConfig:
+    """Counts discord.py's REST responses (and 429s) without touching its internals."""
+    trace = aiohttp.TraceConfig()
+
+    async def on_end(
+        _session: aiohttp.ClientSession, _ctx: object, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        status = params.response.status
+        services.metrics.discord_requests.labels(status=f"{status // 100}xx").inc()
+        if status == 429:
+            services.metrics.discord_429.inc()
+
+    trace.on_request_end.append(on_end)
+    return trace
+
+
+def intents() -> discord.Intents:
+    # Slash commands and guild/channel lifecycle only: no message content, no members.
+    value = discord.Intents.none()
+    value.guilds = True
+    return value
+
+
+class TechbriefBot(commands.AutoShardedBot):
+    def __init__(self, services: Services, *, extensions: Sequence[str] = EXTENSIONS) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents(),
+            tree_cls=TimedTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            http_trace=_trace(services),
+            shard_count=services.settings.discord.shard_count,
+            activity=discord.Activity(type=discord.ActivityType.watching, name="engineering blogs"),
+        )
+        self.services = services
+        self.extension_names = tuple(extensions)
+        self.failed_extensions: dict[str, str] = {}
+
+    async def setup_hook(self) -> None:
+        if self.services.settings.discord.api_base != DISCORD_DEFAULT_BASE:
+            # Re-identify after an invalidated session must go to the same (proxied) gateway.
+            _shards, url, _limits = await self.http.get_bot_gateway()
+            use_gateway(url)
+        self.tree.on_error = on_app_command_error  # type: ignore[method-assign]
+        for name in self.extension_names:
+            try:
+                await self.load_extension(name)
+            except Exception as exc:  # one broken feature must not take the others down
+                self.failed_extensions[name] = f"{type(exc).__name__}: {exc}"
+                log.exception("extension failed to load", extra={"extension": name})
+        if self.services.settings.discord.sync_commands_on_start:
+            await self.sync_commands(self.services.settings.discord.sync_guild_id)
+
+    async def sync_commands(self, guild_id: int | None = None) -> list[app_commands.AppCommand]:
+        if guild_id is None:
+            return await self.tree.sync()
+        guild = discord.Object(id=guild_id)
+        self.tree.copy_global_to(guild=guild)
+        return await self.tree.sync(guild=guild)
+
+    def gateway_connected(self) -> bool:
+        return self.is_ready() and not self.is_closed() and not self.is_ws_ratelimited()
+
+    async def on_ready(self) -> None:
+        self.services.metrics.gateway_connected.set(1)
+        log.info("connected", extra={"user": str(self.user), "guilds": len(self.guilds)})
+
+    async def on_disconnect(self) -> None:
+        self.services.metrics.gateway_connected.set(0)
+
+    async def on_resumed(self) -> None:
+        self.services.metrics.gateway_connected.set(1)
+        log.info("gateway session resumed")

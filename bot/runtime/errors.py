@@ -1,0 +1,69 @@
+"""One error handler for every app command: a specific ephemeral answer, a traceback in the log."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import discord
+from discord import app_commands
+
+from bot.core.errors import NotFoundError, TechbriefError, UserInputError
+
+log = logging.getLogger(__name__)
+
+
+def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
+    """The message for the user, and whether this was unexpected (log a traceback)."""
+    original = getattr(error, "original", error)
+    if isinstance(original, UserInputError | NotFoundError):
+        return str(original), False
+    if isinstance(error, app_commands.MissingPermissions):
+        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"You need the **{perms}** permission to use this command.", False
+    if isinstance(error, app_commands.BotMissingPermissions):
+        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"I am missing the **{perms}** permission here.", False
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works inside a server.", False
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Easy there! Try again in {error.retry_after:.0f} seconds.", False
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You cannot use this command here.", False
+    if isinstance(error, app_commands.TransformerError):
+        return f"I could not understand `{error.value}` for that option.", False
+    if isinstance(original, TechbriefError):
+        return str(original), False
+    return "", True
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(
+                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+        else:
+            await interaction.response.send_message(
+                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except discord.HTTPException:
+        log.warning("could not deliver an error message", exc_info=True)
+
+
+async def on_app_command_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    message, unexpected = describe(error)
+    if unexpected:
+        error_id = uuid.uuid4().hex[:8]
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error(
+            "command failed", exc_info=getattr(error, "original", error),
+            extra={"error_id": error_id, "command": command},
+        )
+        message = (
+            f"Something went wrong on my side (error id `{error_id}`). "
+            "It has been logged; please try again later."
+        )
+    await send_ephemeral(interaction, message)

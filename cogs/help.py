@@ -1,0 +1,44 @@
+"""/help: what the bot does and every command, only for the person who asked."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.runtime.client import TechbriefBot
+from bot.runtime.render import help_embed
+
+
+def command_lines(tree: app_commands.CommandTree[TechbriefBot]) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+
+    def walk(cmd: app_commands.Command[..., object] | app_commands.Group) -> None:
+        if isinstance(cmd, app_commands.Group):
+            for child in cmd.commands:
+                walk(child)
+        else:
+            lines.append((f"/{cmd.qualified_name}", cmd.description))
+
+    for cmd in tree.get_commands(type=discord.AppCommandType.chat_input):
+        if isinstance(cmd, app_commands.Command | app_commands.Group):
+            walk(cmd)
+    for menu in tree.get_commands(type=discord.AppCommandType.message):
+        lines.append((f"Apps > {menu.name}", "message context menu"))
+    return sorted(lines)
+
+
+class Help(commands.Cog):
+    def __init__(self, bot: TechbriefBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="help", description="What techbrief does, and every command")
+    async def help(self, interaction: discord.Interaction) -> None:
+        embed = help_embed(command_lines(self.bot.tree))
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+
+async def setup(bot: TechbriefBot) -> None:
+    await bot.add_cog(Help(bot))

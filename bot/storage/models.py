@@ -239,6 +239,7 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)  # messages already sent
     message_ids: Mapped[list[str]] = mapped_column(default=list)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

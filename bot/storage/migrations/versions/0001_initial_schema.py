@@ -198,6 +198,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("progress", sa.Integer(), nullable=False),
         sa.Column("message_ids", sa.JSON(), nullable=False),
+        sa.Column("thread_id", sa.BigInteger(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", bot.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),

@@ -1,0 +1,286 @@
+"""Setting channels up and planning their briefs into the outbox (Discord-free).
+
+Planning is where exactly-once is decided: a brief's stories are those stored after the
+channel's watermark up to a snapshot of the newest id; the outbox row and the watermark move
+together (see BriefRepository.commit_plan), so a crash, a restart or a second process can
+neither lose nor repeat a brief. Sending is the publisher's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.core import render
+from bot.core.brief_schedule import local_day, next_brief_at
+from bot.core.briefs import Brief, Filters, StoryView, build_brief
+from bot.core.errors import NotFoundError, UserInputError
+from bot.storage.briefs_repo import BriefRepository, FeedRow, PlannedDelivery, feeds_visible_to
+from bot.storage.models import Subscription
+
+log = logging.getLogger(__name__)
+
+MODES = ("brief", "realtime")
+MAX_KEYWORD = 100
+
+
+def parse_time(text: str) -> tuple[int, int]:
+    parts = text.strip().replace(".", ":").split(":")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise UserInputError(f"`{text[:20]}` is not a time: use HH:MM in 24-hour form, e.g. 09:00.")
+    hour, minute = int(parts[0]), int(parts[1])
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise UserInputError(f"`{text[:20]}` is not a time of day: use 00:00 to 23:59.")
+    return hour, minute
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = ", ".join(suggest_timezones(name, 3)) or "Europe/Berlin, Asia/Seoul, UTC"
+        raise UserInputError(
+            f"`{name[:60]}` is not a time zone I know. Pick one from the list, e.g. {hint}."
+        ) from None
+    return name
+
+
+def suggest_timezones(partial: str, limit: int = 25) -> list[str]:
+    """IANA names containing what was typed (case-insensitive), best matches first."""
+    needle = partial.strip().lower().replace(" ", "_")
+    names = sorted(available_timezones())
+    if not needle:
+        common = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York",
+                  "America/Los_Angeles", "Asia/Seoul", "Asia/Tokyo", "Asia/Kolkata"]
+        return common[:limit]
+    starts = [n for n in names if n.lower().startswith(needle)]
+    inside = [n for n in names if needle in n.lower() and n not in starts]
+    return (starts + inside)[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    channel_id: int
+    mode: str
+    timezone: str
+    brief_time: str
+    sources: list[str]  # feed keys, or ["all catalog sources"]
+    include: list[str]
+    exclude: list[str]
+    next_brief_at: datetime | None
+    waiting: int
+    paused_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    planned: bool
+    stories: int
+    deliveries: int
+
+
+def filters_of(sub: Subscription) -> Filters:
+    return Filters(
+        include=tuple(sorted(f.keyword for f in sub.filters if f.kind == "include")),
+        exclude=tuple(sorted(f.keyword for f in sub.filters if f.kind == "exclude")),
+    )
+
+
+class BriefService:
+    def __init__(
+        self, repo: BriefRepository, *, clock: Callable[[], datetime], per_source_cap: int = 5, post_when_empty: bool = False,
+        digest_formatter: render.DigestFormatter | None = None,
+    ) -> None:
+        self.repo = repo
+        self._clock = clock
+        self._cap = per_source_cap
+        self._post_when_empty = post_when_empty
+        self._digest = digest_formatter
+
+    # -- configuration -------------------------------------------------------------------
+    async def setup(
+        self, *, guild_id: int, channel_id: int, time_text: str, timezone: str, mode: str,
+        source_keys: Sequence[str] | None, by: int | None,
+    ) -> tuple[Subscription, bool]:
+        hhmm = parse_time(time_text)
+        check_timezone(timezone)
+        if mode not in MODES:
+            raise UserInputError("Mode must be `brief` (daily) or `realtime`.")
+        feed_ids = None
+        if source_keys:
+            feed_ids = await self.resolve_sources(guild_id, source_keys)
+        now = self._clock()
+        next_at = next_brief_at(hhmm, timezone, after=now) if mode == "brief" else None
+        return await self.repo.upsert(
+            guild_id=guild_id, channel_id=channel_id, mode=mode, timezone=timezone,
+            brief_time=f"{hhmm[0]:02d}:{hhmm[1]:02d}", next_brief_at=next_at, feed_ids=feed_ids,
+            created_by=by, now=now,
+        )
+
+    async def sources(self, guild_id: int | None) -> list[FeedRow]:
+        return await feeds_visible_to(self.repo.sessions, guild_id)
+
+    async def resolve_sources(self, guild_id: int, keys: Sequence[str]) -> list[int]:
+        known = {f.key: f.id for f in await self.sources(guild_id)}
+        unknown = [k for k in keys if k not in known]
+        if unknown:
+            raise UserInputError(
+                f"Unknown source(s): {', '.join(unknown[:5])}. `/sources` lists them all."
+            )
+        return [known[k] for k in keys]
+
+    async def require(self, channel_id: int) -> Subscription:
+        sub = await self.repo.get(channel_id)
+        if sub is None:
+            raise NotFoundError(
+                "That channel has no brief set up. Use `/brief setup` there first."
+            )
+        return sub
+
+    async def subscribe(self, guild_id: int, channel_id: int, key: str) -> str:
+        sub = await self.require(channel_id)
+        (feed_id,) = await self.resolve_sources(guild_id, [key])
+        feeds = await self.sources(guild_id)
+        feed = next(f for f in feeds if f.id == feed_id)
+        current = {f.feed_id for f in sub.feeds}
+        if (sub.all_sources and feed.origin == "catalog") or feed_id in current:
+            return f"<#{channel_id}> already gets **{feed.title}**."
+        await self.repo.set_sources(channel_id, all_sources=sub.all_sources,
+                                    feed_ids=[*current, feed_id], now=self._clock())
+        return f"<#{channel_id}> now gets **{feed.title}**."
+
+    async def unsubscribe(self, guild_id: int, channel_id: int, key: str) -> str:
+        sub = await self.require(channel_id)
+        (feed_id,) = await self.resolve_sources(guild_id, [key])
+        feeds = await self.sources(guild_id)
+        feed = next(f for f in feeds if f.id == feed_id)
+        current = {f.feed_id for f in sub.feeds}
+        if sub.all_sources:
+            # Leaving "everything": keep every other catalog source, explicitly.
+            current |= {f.id for f in feeds if f.origin == "catalog"}
+        if feed_id not in current:
+            return f"<#{channel_id}> does not get **{feed.title}**."
+        current.discard(feed_id)
+        await self.repo.set_sources(channel_id, all_sources=False, feed_ids=sorted(current),
+                                    now=self._clock())
+        return f"<#{channel_id}> no longer gets **{feed.title}**."
+
+    async def set_filter(self, channel_id: int, kind: str, keyword: str | None) -> None:
+        await self.require(channel_id)
+        if keyword is not None:
+            keyword = " ".join(keyword.split())
+            if not keyword or len(keyword) > MAX_KEYWORD:
+                raise UserInputError(f"A keyword must be 1 to {MAX_KEYWORD} characters.")
+        await self.repo.set_filter(channel_id, kind, keyword)
+
+    async def stop(self, channel_id: int) -> None:
+        await self.require(channel_id)
+        await self.repo.remove(channel_id)
+
+    async def status(self, guild_id: int) -> list[ChannelStatus]:
+        feeds = {f.id: f for f in await self.sources(guild_id)}
+        out: list[ChannelStatus] = []
+        for sub in await self.repo.for_guild(guild_id):
+            filters = filters_of(sub)
+            sources = (["all catalog sources"] if sub.all_sources else []) + sorted(
+                feeds[f.feed_id].key for f in sub.feeds if f.feed_id in feeds
+            )
+            out.append(ChannelStatus(
+                channel_id=sub.channel_id, mode=sub.mode, timezone=sub.timezone,
+                brief_time=sub.brief_time, sources=sources, include=list(filters.include),
+                exclude=list(filters.exclude), next_brief_at=sub.next_brief_at,
+                waiting=await self.repo.count_pending(sub), paused_reason=sub.paused_reason,
+            ))
+        return out
+
+    # -- the brief -----------------------------------------------------------------------
+    async def preview(self, channel_id: int) -> Brief:
+        """What the next brief would hold right now; marks nothing."""
+        sub = await self.require(channel_id)
+        stories = await self.repo.pending_stories(sub)
+        return build_brief(stories, filters=filters_of(sub), at_local=self._clock(),
+                           per_source_cap=self._cap)
+
+    async def plan_due(self) -> int:
+        """Plan every due channel; one failing channel never stops the others."""
+        planned = 0
+        for sub in await self.repo.due(self._clock()):
+            try:
+                result = await self.plan(sub, scheduled=True)
+                planned += result.deliveries
+            except Exception:
+                log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
+        return planned
+
+    async def plan_now(self, channel_id: int) -> PlanResult:
+        sub = await self.require(channel_id)
+        return await self.plan(sub, scheduled=False)
+
+    async def plan(self, sub: Subscription, *, scheduled: bool) -> PlanResult:
+        now = self._clock()
+        upto = await self.repo.max_story_id()
+        limit = 1000
+        stories = await self.repo.pending_stories(sub, upto=upto, limit=limit)
+        new_watermark = stories[-1].id if len(stories) == limit else max(upto, sub.watermark)
+        next_at = None
+        if sub.mode == "brief" and scheduled:
+            fired = sub.next_brief_at or now
+            next_at = next_brief_at(
+                parse_time(sub.brief_time), sub.timezone, after=max(now, fired),
+                last_local_day=local_day(fired, sub.timezone),
+            )
+        deliveries = self._deliveries(sub, stories, now, new_watermark)
+        if not deliveries and new_watermark == sub.watermark:
+            if next_at is not None:
+                await self.repo.reschedule(sub.id, next_at, now)
+            return PlanResult(planned=False, stories=0, deliveries=0)
+        ok = await self.repo.commit_plan(
+            sub.id, expected_watermark=sub.watermark, new_watermark=new_watermark,
+            next_brief_at=next_at, deliveries=deliveries, channel_id=sub.channel_id, now=now,
+        )
+        shown = sum(len(d.payload.get("story_ids", [])) for d in deliveries)
+        return PlanResult(planned=ok, stories=shown if ok else 0,
+                          deliveries=len(deliveries) if ok else 0)
+
+    def _deliveries(
+        self, sub: Subscription, stories: list[StoryView], now: datetime, upto: int
+    ) -> list[PlannedDelivery]:
+        tz = sub.timezone
+        if sub.mode == "realtime":
+            filters = filters_of(sub)
+            out = []
+            for story in stories:
+                brief = build_brief([story], filters=filters, at_local=now, per_source_cap=1)
+                if brief.is_empty():
+                    continue
+                spec = render.story_message(story, tz, digest_formatter=self._digest)
+                out.append(PlannedDelivery(
+                    dedupe_key=f"story:{story.id}", kind="story",
+                    payload={"batches": [spec.to_dict()], "story_ids": [story.id]},
+                    story_from=story.id - 1, story_to=story.id,
+                ))
+            return out
+        brief = build_brief(stories, filters=filters_of(sub), at_local=now,
+                            per_source_cap=self._cap)
+        if brief.is_empty():
+            if not self._post_when_empty:
+                return []
+            spec = render.nothing_new(now, tz)
+            return [PlannedDelivery(
+                dedupe_key=f"empty:{local_day(now, tz).isoformat()}", kind="notice",
+                payload={"header": spec.to_dict(), "story_ids": []},
+            )]
+        header = render.brief_header(brief, tz)
+        batches = render.story_batches(brief.shown, tz, digest_formatter=self._digest)
+        return [PlannedDelivery(
+            dedupe_key=f"brief:{sub.watermark}-{upto}", kind="brief",
+            payload={
+                "header": header.to_dict(), "thread_name": render.thread_name(brief, tz),
+                "batches": [b.to_dict() for b in batches],
+                "story_ids": [s.id for s in brief.shown],
+            },
+            story_from=sub.watermark, story_to=upto,
+        )]

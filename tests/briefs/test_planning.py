@@ -1,0 +1,172 @@
+"""Planning briefs into the outbox on both backends: watermarks, filters, exactly-once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.brief_service import BriefService
+from bot.core.errors import NotFoundError, UserInputError
+from bot.storage.briefs_repo import BriefRepository
+from tests.briefs.helpers import Clock, add_feed, add_story
+
+GUILD, CHANNEL = 1000, 2000
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))  # 08:00 in Berlin
+
+
+@pytest.fixture
+def service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> BriefService:
+    return BriefService(BriefRepository(sessions), clock=clock, per_source_cap=2)
+
+
+async def setup_channel(service: BriefService, channel: int = CHANNEL, **kw: object) -> None:
+    await service.repo.upsert_guild(GUILD, "Guild", None, service._clock())
+    args: dict[str, object] = {"guild_id": GUILD, "channel_id": channel, "time_text": "09:00",
+                               "timezone": "Europe/Berlin", "mode": "brief",
+                               "source_keys": None, "by": 1}
+    args.update(kw)
+    await service.setup(**args)  # type: ignore[arg-type]
+
+
+async def test_new_channel_starts_at_the_watermark_no_backfill(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    await add_story(sessions, feed, "Old story before setup")
+    await setup_channel(service)
+    assert (await service.preview(CHANNEL)).is_empty()
+    await add_story(sessions, feed, "Fresh story")
+    brief = await service.preview(CHANNEL)
+    assert [s.title for s in brief.shown] == ["Fresh story"]
+
+
+async def test_due_brief_is_planned_once(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    sub = await service.repo.get(CHANNEL)
+    assert sub is not None and sub.next_brief_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    await add_story(sessions, feed, "One")
+    await add_story(sessions, feed, "Two")
+    assert await service.plan_due() == 0  # not due yet
+    clock.advance(hours=1)
+    assert await service.plan_due() == 1
+    assert await service.plan_due() == 0  # nothing repeats
+    (delivery,) = await service.repo.deliveries_for(CHANNEL)
+    assert delivery.kind == "brief" and len(delivery.payload["story_ids"]) == 2
+    sub = await service.repo.get(CHANNEL)
+    assert sub is not None and sub.next_brief_at == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    await add_story(sessions, feed, "Three")
+    clock.advance(days=1)
+    assert await service.plan_due() == 1
+    second = (await service.repo.deliveries_for(CHANNEL))[1]
+    assert second.payload["story_ids"] == [second.story_to]  # only the new story
+
+
+async def test_concurrent_planners_produce_one_delivery(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    await add_story(sessions, feed, "One")
+    clock.advance(hours=1)
+    other = BriefService(BriefRepository(sessions), clock=clock)
+    sub_a = await service.repo.get(CHANNEL)
+    sub_b = await other.repo.get(CHANNEL)
+    assert sub_a is not None and sub_b is not None
+    results = await asyncio.gather(service.plan(sub_a, scheduled=True),
+                                   other.plan(sub_b, scheduled=True))
+    assert sorted(r.planned for r in results) == [False, True]
+    assert len(await service.repo.deliveries_for(CHANNEL)) == 1
+
+
+async def test_catch_up_after_days_offline_is_one_brief(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    for n in range(3):
+        await add_story(sessions, feed, f"Story {n}")
+    clock.advance(days=3, hours=5)
+    assert await service.plan_due() == 1
+    assert await service.plan_due() == 0
+    sub = await service.repo.get(CHANNEL)
+    assert sub is not None and sub.next_brief_at is not None and sub.next_brief_at > clock.now
+
+
+async def test_filters_and_sources(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    netflix = await add_feed(sessions, "netflix")
+    toss = await add_feed(sessions, "toss")
+    await setup_channel(service, source_keys=["toss"])
+    await add_story(sessions, netflix, "Kubernetes at Netflix")
+    await add_story(sessions, toss, "쿠버네티스 비용 최적화", tags=("infra",))
+    await add_story(sessions, toss, "Frontend design systems")
+    await service.set_filter(CHANNEL, "include", "쿠버네티스")
+    brief = await service.preview(CHANNEL)
+    assert [s.title for s in brief.shown] == ["쿠버네티스 비용 최적화"]
+    await service.set_filter(CHANNEL, "include", None)
+    await service.set_filter(CHANNEL, "exclude", "FRONTEND")
+    assert [s.title for s in (await service.preview(CHANNEL)).shown] == ["쿠버네티스 비용 최적화"]
+
+
+async def test_cross_feed_duplicate_shown_once_and_custom_feeds_private(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    netflix = await add_feed(sessions, "netflix")
+    mirror = await add_feed(sessions, "mirror")
+    private = await add_feed(sessions, "other-guild", origin="custom", guild_id=999)
+    await setup_channel(service)
+    await add_story(sessions, netflix, "Shared story", also_feed=mirror)
+    await add_story(sessions, private, "Another guild's custom feed")
+    brief = await service.preview(CHANNEL)
+    assert [s.title for s in brief.shown] == ["Shared story"]
+
+
+async def test_per_source_cap_and_more(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    for n in range(5):
+        await add_story(sessions, feed, f"S{n}",
+                        published=datetime(2026, 11, 20, n, tzinfo=UTC))
+    brief = await service.preview(CHANNEL)
+    (group,) = brief.groups
+    assert [s.title for s in group.stories] == ["S4", "S3"] and group.more == 3
+    assert brief.total == 5
+
+
+async def test_realtime_mode_one_delivery_per_story(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service, mode="realtime")
+    a = await add_story(sessions, feed, "A")
+    b = await add_story(sessions, feed, "B")
+    assert await service.plan_due() == 2
+    keys = [d.dedupe_key for d in await service.repo.deliveries_for(CHANNEL)]
+    assert keys == [f"story:{a}", f"story:{b}"]
+    assert await service.plan_due() == 0
+
+
+async def test_bad_input_is_explained(service: BriefService) -> None:
+    with pytest.raises(UserInputError, match="HH:MM"):
+        await setup_channel(service, time_text="9am")
+    with pytest.raises(UserInputError, match="00:00 to 23:59"):
+        await setup_channel(service, time_text="24:30")
+    with pytest.raises(UserInputError, match="not a time zone"):
+        await setup_channel(service, timezone="Mars/Olympus")
+    with pytest.raises(UserInputError, match="Unknown source"):
+        await setup_channel(service, source_keys=["nope"])
+    with pytest.raises(NotFoundError, match="/brief setup"):
+        await service.preview(424242)

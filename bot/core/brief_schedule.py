@@ -7,7 +7,7 @@ of an ambiguous time; a brief must come once per local day, so those are skipped
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -19,11 +19,14 @@ def next_brief_at(
     """The first brief time strictly after `after` that falls on a new local day."""
     tz = ZoneInfo(timezone)
     trigger = CronTrigger(hour=hhmm[0], minute=hhmm[1], timezone=tz)
-    candidate = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    start = after + timedelta(microseconds=1)
+    if last_local_day is not None:
+        # Jump past the day that already had its brief instead of stepping through its
+        # (possibly repeated) wall-clock times.
+        next_midnight = datetime.combine(last_local_day + timedelta(days=1), time(0), tz)
+        start = max(start, next_midnight)
+    candidate = trigger.get_next_fire_time(None, start)
     assert candidate is not None  # a daily cron always has a next time
-    while last_local_day is not None and candidate.astimezone(tz).date() <= last_local_day:
-        candidate = trigger.get_next_fire_time(candidate, candidate + timedelta(seconds=1))
-        assert candidate is not None
     return candidate
 
 

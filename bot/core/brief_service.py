@@ -53,8 +53,16 @@ def suggest_timezones(partial: str, limit: int = 25) -> list[str]:
     needle = partial.strip().lower().replace(" ", "_")
     names = sorted(available_timezones())
     if not needle:
-        common = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York",
-                  "America/Los_Angeles", "Asia/Seoul", "Asia/Tokyo", "Asia/Kolkata"]
+        common = [
+            "UTC",
+            "Europe/London",
+            "Europe/Berlin",
+            "America/New_York",
+            "America/Los_Angeles",
+            "Asia/Seoul",
+            "Asia/Tokyo",
+            "Asia/Kolkata",
+        ]
         return common[:limit]
     starts = [n for n in names if n.lower().startswith(needle)]
     inside = [n for n in names if needle in n.lower() and n not in starts]
@@ -91,7 +99,12 @@ def filters_of(sub: Subscription) -> Filters:
 
 class BriefService:
     def __init__(
-        self, repo: BriefRepository, *, clock: Callable[[], datetime], per_source_cap: int = 5, post_when_empty: bool = False,
+        self,
+        repo: BriefRepository,
+        *,
+        clock: Callable[[], datetime],
+        per_source_cap: int = 5,
+        post_when_empty: bool = False,
         digest_formatter: render.DigestFormatter | None = None,
     ) -> None:
         self.repo = repo
@@ -102,8 +115,15 @@ class BriefService:
 
     # -- configuration -------------------------------------------------------------------
     async def setup(
-        self, *, guild_id: int, channel_id: int, time_text: str, timezone: str, mode: str,
-        source_keys: Sequence[str] | None, by: int | None,
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        time_text: str,
+        timezone: str,
+        mode: str,
+        source_keys: Sequence[str] | None,
+        by: int | None,
     ) -> tuple[Subscription, bool]:
         hhmm = parse_time(time_text)
         check_timezone(timezone)
@@ -115,9 +135,15 @@ class BriefService:
         now = self._clock()
         next_at = next_brief_at(hhmm, timezone, after=now) if mode == "brief" else None
         return await self.repo.upsert(
-            guild_id=guild_id, channel_id=channel_id, mode=mode, timezone=timezone,
-            brief_time=f"{hhmm[0]:02d}:{hhmm[1]:02d}", next_brief_at=next_at, feed_ids=feed_ids,
-            created_by=by, now=now,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            mode=mode,
+            timezone=timezone,
+            brief_time=f"{hhmm[0]:02d}:{hhmm[1]:02d}",
+            next_brief_at=next_at,
+            feed_ids=feed_ids,
+            created_by=by,
+            now=now,
         )
 
     async def sources(self, guild_id: int | None) -> list[FeedRow]:
@@ -135,9 +161,7 @@ class BriefService:
     async def require(self, channel_id: int) -> Subscription:
         sub = await self.repo.get(channel_id)
         if sub is None:
-            raise NotFoundError(
-                "That channel has no brief set up. Use `/brief setup` there first."
-            )
+            raise NotFoundError("That channel has no brief set up. Use `/brief setup` there first.")
         return sub
 
     async def subscribe(self, guild_id: int, channel_id: int, key: str) -> str:
@@ -148,8 +172,9 @@ class BriefService:
         current = {f.feed_id for f in sub.feeds}
         if (sub.all_sources and feed.origin == "catalog") or feed_id in current:
             return f"<#{channel_id}> already gets **{feed.title}**."
-        await self.repo.set_sources(channel_id, all_sources=sub.all_sources,
-                                    feed_ids=[*current, feed_id], now=self._clock())
+        await self.repo.set_sources(
+            channel_id, all_sources=sub.all_sources, feed_ids=[*current, feed_id], now=self._clock()
+        )
         return f"<#{channel_id}> now gets **{feed.title}**."
 
     async def unsubscribe(self, guild_id: int, channel_id: int, key: str) -> str:
@@ -164,8 +189,9 @@ class BriefService:
         if feed_id not in current:
             return f"<#{channel_id}> does not get **{feed.title}**."
         current.discard(feed_id)
-        await self.repo.set_sources(channel_id, all_sources=False, feed_ids=sorted(current),
-                                    now=self._clock())
+        await self.repo.set_sources(
+            channel_id, all_sources=False, feed_ids=sorted(current), now=self._clock()
+        )
         return f"<#{channel_id}> no longer gets **{feed.title}**."
 
     async def set_filter(self, channel_id: int, kind: str, keyword: str | None) -> None:
@@ -188,12 +214,20 @@ class BriefService:
             sources = (["all catalog sources"] if sub.all_sources else []) + sorted(
                 feeds[f.feed_id].key for f in sub.feeds if f.feed_id in feeds
             )
-            out.append(ChannelStatus(
-                channel_id=sub.channel_id, mode=sub.mode, timezone=sub.timezone,
-                brief_time=sub.brief_time, sources=sources, include=list(filters.include),
-                exclude=list(filters.exclude), next_brief_at=sub.next_brief_at,
-                waiting=await self.repo.count_pending(sub), paused_reason=sub.paused_reason,
-            ))
+            out.append(
+                ChannelStatus(
+                    channel_id=sub.channel_id,
+                    mode=sub.mode,
+                    timezone=sub.timezone,
+                    brief_time=sub.brief_time,
+                    sources=sources,
+                    include=list(filters.include),
+                    exclude=list(filters.exclude),
+                    next_brief_at=sub.next_brief_at,
+                    waiting=await self.repo.count_pending(sub),
+                    paused_reason=sub.paused_reason,
+                )
+            )
         return out
 
     # -- the brief -----------------------------------------------------------------------
@@ -201,8 +235,9 @@ class BriefService:
         """What the next brief would hold right now; marks nothing."""
         sub = await self.require(channel_id)
         stories = await self.repo.pending_stories(sub)
-        return build_brief(stories, filters=filters_of(sub), at_local=self._clock(),
-                           per_source_cap=self._cap)
+        return build_brief(
+            stories, filters=filters_of(sub), at_local=self._clock(), per_source_cap=self._cap
+        )
 
     async def plan_due(self) -> int:
         """Plan every due channel; one failing channel never stops the others."""
@@ -229,7 +264,9 @@ class BriefService:
         if sub.mode == "brief" and scheduled:
             fired = sub.next_brief_at or now
             next_at = next_brief_at(
-                parse_time(sub.brief_time), sub.timezone, after=max(now, fired),
+                parse_time(sub.brief_time),
+                sub.timezone,
+                after=max(now, fired),
                 last_local_day=local_day(fired, sub.timezone),
             )
         deliveries = self._deliveries(sub, stories, now, new_watermark)
@@ -238,12 +275,18 @@ class BriefService:
                 await self.repo.reschedule(sub.id, next_at, now)
             return PlanResult(planned=False, stories=0, deliveries=0)
         ok = await self.repo.commit_plan(
-            sub.id, expected_watermark=sub.watermark, new_watermark=new_watermark,
-            next_brief_at=next_at, deliveries=deliveries, channel_id=sub.channel_id, now=now,
+            sub.id,
+            expected_watermark=sub.watermark,
+            new_watermark=new_watermark,
+            next_brief_at=next_at,
+            deliveries=deliveries,
+            channel_id=sub.channel_id,
+            now=now,
         )
         shown = sum(len(d.payload.get("story_ids", [])) for d in deliveries)
-        return PlanResult(planned=ok, stories=shown if ok else 0,
-                          deliveries=len(deliveries) if ok else 0)
+        return PlanResult(
+            planned=ok, stories=shown if ok else 0, deliveries=len(deliveries) if ok else 0
+        )
 
     def _deliveries(
         self, sub: Subscription, stories: list[StoryView], now: datetime, upto: int
@@ -257,30 +300,43 @@ class BriefService:
                 if brief.is_empty():
                     continue
                 spec = render.story_message(story, tz, digest_formatter=self._digest)
-                out.append(PlannedDelivery(
-                    dedupe_key=f"story:{story.id}", kind="story",
-                    payload={"batches": [spec.to_dict()], "story_ids": [story.id]},
-                    story_from=story.id - 1, story_to=story.id,
-                ))
+                out.append(
+                    PlannedDelivery(
+                        dedupe_key=f"story:{story.id}",
+                        kind="story",
+                        payload={"batches": [spec.to_dict()], "story_ids": [story.id]},
+                        story_from=story.id - 1,
+                        story_to=story.id,
+                    )
+                )
             return out
-        brief = build_brief(stories, filters=filters_of(sub), at_local=now,
-                            per_source_cap=self._cap)
+        brief = build_brief(
+            stories, filters=filters_of(sub), at_local=now, per_source_cap=self._cap
+        )
         if brief.is_empty():
             if not self._post_when_empty:
                 return []
             spec = render.nothing_new(now, tz)
-            return [PlannedDelivery(
-                dedupe_key=f"empty:{local_day(now, tz).isoformat()}", kind="notice",
-                payload={"header": spec.to_dict(), "story_ids": []},
-            )]
+            return [
+                PlannedDelivery(
+                    dedupe_key=f"empty:{local_day(now, tz).isoformat()}",
+                    kind="notice",
+                    payload={"header": spec.to_dict(), "story_ids": []},
+                )
+            ]
         header = render.brief_header(brief, tz)
         batches = render.story_batches(brief.shown, tz, digest_formatter=self._digest)
-        return [PlannedDelivery(
-            dedupe_key=f"brief:{sub.watermark}-{upto}", kind="brief",
-            payload={
-                "header": header.to_dict(), "thread_name": render.thread_name(brief, tz),
-                "batches": [b.to_dict() for b in batches],
-                "story_ids": [s.id for s in brief.shown],
-            },
-            story_from=sub.watermark, story_to=upto,
-        )]
+        return [
+            PlannedDelivery(
+                dedupe_key=f"brief:{sub.watermark}-{upto}",
+                kind="brief",
+                payload={
+                    "header": header.to_dict(),
+                    "thread_name": render.thread_name(brief, tz),
+                    "batches": [b.to_dict() for b in batches],
+                    "story_ids": [s.id for s in brief.shown],
+                },
+                story_from=sub.watermark,
+                story_to=upto,
+            )
+        ]

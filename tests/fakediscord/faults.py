@@ -73,26 +73,49 @@ class Faults:
         return self.add(Fault(404, code, msg, channel_id=channel_id, times=times))
 
     def server_error(
-        self, route: str | None = None, *, status: int = 500, times: int | None = 1,
+        self,
+        route: str | None = None,
+        *,
+        status: int = 500,
+        times: int | None = 1,
         channel_id: int | None = None,
     ) -> Fault:
         """5xx; note discord.py retries 500/502/504 after 1 s, 3 s, ... so keep times small."""
         return self.add(
-            Fault(status, 0, "Internal Server Error", route=route, channel_id=channel_id, times=times)
+            Fault(
+                status, 0, "Internal Server Error", route=route, channel_id=channel_id, times=times
+            )
         )
 
     def rate_limit(
-        self, route: str | None = None, *, retry_after: float = 0.2, times: int | None = 1,
-        is_global: bool = False, channel_id: int | None = None,
+        self,
+        route: str | None = None,
+        *,
+        retry_after: float = 0.2,
+        times: int | None = 1,
+        is_global: bool = False,
+        channel_id: int | None = None,
     ) -> Fault:
         """A forced 429 with ``retry_after`` seconds, bucket or global scope."""
         return self.add(
-            Fault(429, 0, "You are being rate limited.", route=route, channel_id=channel_id,
-                  times=times, retry_after=retry_after, is_global=is_global)
+            Fault(
+                429,
+                0,
+                "You are being rate limited.",
+                route=route,
+                channel_id=channel_id,
+                times=times,
+                retry_after=retry_after,
+                is_global=is_global,
+            )
         )
 
     def slow(
-        self, route: str | None = None, *, delay: float, times: int | None = None,
+        self,
+        route: str | None = None,
+        *,
+        delay: float,
+        times: int | None = None,
         channel_id: int | None = None,
     ) -> Fault:
         """Answer normally but only after ``delay`` seconds."""

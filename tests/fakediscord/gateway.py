@@ -11,6 +11,7 @@ import asyncio
 import json
 import secrets
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +24,10 @@ from .state import World
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT = 0, 1, 2, 6, 7
 REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 8, 9, 10, 11
 GUILD_MESSAGES_INTENT = 1 << 9
+REPLAY_MAX = 50_000
 
 try:  # discord.py asks for zstd-stream when zstandard is importable (same venv as us)
-    import zstandard as _zstd  # type: ignore[import-not-found]
+    import zstandard as _zstd
 except ImportError:  # pragma: no cover - depends on the environment
     _zstd = None
 
@@ -53,7 +55,7 @@ class _Encoder:
         return text
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: kept in a set
 class Connection:
     ws: web.WebSocketResponse
     request: web.Request
@@ -84,7 +86,8 @@ class Session:
     shard_count: int
     intents: int
     seq: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
+    # Replay buffer for RESUME; bounded like Discord's, so long benchmarks stay small.
+    history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REPLAY_MAX))
     conn: Connection | None = None
     valid: bool = True
 
@@ -117,6 +120,7 @@ class Gateway:
         conn = Connection(ws, request, _Encoder(request.query.get("compress")))
         self._connections.add(conn)
         self.recorder.gateway.connections += 1
+        self.recorder.gateway.connect_queries.append(dict(request.query))
         session: Session | None = None
         try:
             await conn.send({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
@@ -145,6 +149,7 @@ class Gateway:
             await conn.send({"op": HEARTBEAT_ACK})
         elif op == IDENTIFY:
             if d.get("token") != self.token:
+                self.recorder.violation("gateway IDENTIFY", "wrong token (closed with 4004)")
                 await conn.ws.close(code=4004, message=b"Authentication failed.")
                 return session
             self.recorder.gateway.identifies += 1
@@ -186,14 +191,17 @@ class Gateway:
 
     async def _resume(self, conn: Connection, d: dict[str, Any]) -> Session | None:
         session = self.sessions.get(d.get("session_id") or "")
-        if session is None or not session.valid or d.get("token") != self.token:
+        last = int(d.get("seq") or 0)
+        too_old = (
+            session is not None and bool(session.history) and (last < session.history[0]["s"] - 1)
+        )
+        if session is None or not session.valid or d.get("token") != self.token or too_old:
             self.recorder.gateway.invalid_sessions += 1
             await conn.send({"op": INVALID_SESSION, "d": False})
             return None
         if session.conn is not None and session.conn is not conn:
             session.conn.abort()  # Discord drops the old socket of a resumed session
         session.conn = conn
-        last = int(d.get("seq") or 0)
         for event in session.history:
             if event["s"] > last:
                 await conn.send(event)
@@ -246,7 +254,9 @@ class Gateway:
                     return session
         return sessions[0]
 
-    async def dispatch(self, event: str, data: dict[str, Any], *, guild_id: int | None = None) -> None:
+    async def dispatch(
+        self, event: str, data: dict[str, Any], *, guild_id: int | None = None
+    ) -> None:
         """Push a dispatch to the shard owning ``guild_id`` (all sessions when None)."""
         targets = (
             [self.session_for_guild(guild_id)] if guild_id is not None else self.live_sessions()
@@ -257,7 +267,8 @@ class Gateway:
     # -- server-initiated disruptions ---------------------------------------------------
     def _targets(self, shard_id: int | None) -> list[Session]:
         return [
-            s for s in self.live_sessions()
+            s
+            for s in self.live_sessions()
             if s.conn is not None and (shard_id is None or s.shard_id == shard_id)
         ]
 
@@ -276,7 +287,9 @@ class Gateway:
             assert session.conn is not None
             await session.conn.send({"op": RECONNECT, "d": None})
 
-    async def invalidate_session(self, shard_id: int | None = None, *, resumable: bool = False) -> None:
+    async def invalidate_session(
+        self, shard_id: int | None = None, *, resumable: bool = False
+    ) -> None:
         """Send op 9; with resumable=False discord.py must IDENTIFY again."""
         for session in self._targets(shard_id):
             assert session.conn is not None

@@ -23,6 +23,8 @@ _REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PATH = _REPO_ROOT.parent / "shared" / "discord" / "openapi.json"
 _URI = "urn:techbrief:discord-openapi"
 _warned = False
+# Parsed once per process and path: every fixture builds a FakeDiscord.
+_loaded: dict[Path, OpenAPIValidator] = {}
 
 
 def openapi_path() -> Path:
@@ -37,8 +39,17 @@ class OpenAPIValidator:
     """Validates a JSON body for (method, path template) against the spec's schema."""
 
     def __init__(self, document: dict[str, Any]) -> None:
+        schemas = document.get("components", {}).get("schemas", {})
+        if "SnowflakeType" in schemas:
+            # The spec types snowflakes as decimal strings, but Discord also accepts JSON
+            # integers, and discord.py sends new attachments' ids as 0, 1, ...
+            schemas["SnowflakeType"] = {
+                "anyOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0}]
+            }
         self._doc = document
-        resource: Resource[Any] = Resource.from_contents(document, default_specification=DRAFT202012)
+        resource: Resource[Any] = Resource.from_contents(
+            document, default_specification=DRAFT202012
+        )
         self._registry: Registry[Any] = Registry().with_resource(_URI, resource)
         self._cache: dict[tuple[str, str], jsonschema.Draft202012Validator | None] = {}
 
@@ -47,6 +58,8 @@ class OpenAPIValidator:
         """The validator, or None (after warning once) when the file is missing."""
         global _warned
         path = path or openapi_path()
+        if path in _loaded:
+            return _loaded[path]
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -60,7 +73,8 @@ class OpenAPIValidator:
                 warnings.warn(msg, stacklevel=2)
                 print(msg, file=sys.stderr)
             return None
-        return cls(document)
+        _loaded[path] = validator = cls(document)
+        return validator
 
     def _validator(self, method: str, template: str) -> jsonschema.Draft202012Validator | None:
         key = (method, template)
@@ -75,9 +89,7 @@ class OpenAPIValidator:
                     for t in ("paths", template, method.lower(), "requestBody", "content")
                 )
                 schema = {"$ref": f"{_URI}#/{pointer}/application~1json/schema"}
-                self._cache[key] = jsonschema.Draft202012Validator(
-                    schema, registry=self._registry
-                )
+                self._cache[key] = jsonschema.Draft202012Validator(schema, registry=self._registry)
         return self._cache[key]
 
     def check(self, method: str, template: str, body: Any) -> list[str]:

@@ -93,6 +93,8 @@ class GatewayLog:
     connections: int = 0
     invalid_sessions: int = 0
     received_ops: list[int] = field(default_factory=list)
+    # The query of each websocket connection (v, encoding, compress), as the client sent it.
+    connect_queries: list[dict[str, str]] = field(default_factory=list)
     dispatched: list[str] = field(default_factory=list)
 
 

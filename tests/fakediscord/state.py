@@ -103,7 +103,12 @@ class Overwrite:
         return cls(user_id, 1, allow, deny)
 
     def payload(self) -> dict[str, Any]:
-        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "allow": str(self.allow),
+            "deny": str(self.deny),
+        }
 
 
 @dataclass
@@ -370,6 +375,4 @@ class World:
         return None
 
     def channel_messages(self, channel_id: int) -> list[StoredMessage]:
-        return [
-            m for m in self.messages.values() if m.channel_id == channel_id and not m.deleted
-        ]
+        return [m for m in self.messages.values() if m.channel_id == channel_id and not m.deleted]

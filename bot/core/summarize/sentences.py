@@ -35,15 +35,20 @@ _URL_RE = re.compile(r"(?:(?:https?|ftp)://|www\.)[^\s<>\"「」『』]+", re.IG
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_TRAILING = ".,;:!?)]}'\"”’»。、！？"
 
-# "." after these never ends a sentence.
+# "." after these never ends a sentence, whatever their case.
 _ABBREVIATIONS: frozenset[str] = frozenset(
     {
-        "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "rep", "sen", "gov",
-        "capt", "lt", "col", "sgt", "rev", "hon", "pres", "e.g", "i.e", "vs", "cf", "viz",
-        "approx", "fig", "figs", "eq", "eqs", "no", "nos", "vol", "vols", "pp", "ch", "sec",
-        "dept", "est", "al", "ca", "ref", "refs", "ed", "eds", "op", "jan", "feb", "mar",
-        "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed",
-        "thu", "fri", "sat", "sun", "ft", "min", "max", "avg", "incl", "ver", "resp",
+        "e.g", "i.e", "vs", "cf", "viz", "approx", "fig", "figs", "eq", "eqs", "vol", "vols",
+        "pp", "al", "ca", "incl", "resp", "ver", "ref", "refs",
+    }
+)  # fmt: skip
+# Titles, months and the like: abbreviations only when capitalised ("Ms. Lee" but "38 ms.").
+_CAPITALISED_ABBREVIATIONS: frozenset[str] = frozenset(
+    {
+        "mr", "mrs", "ms", "dr", "prof", "st", "mt", "gen", "rep", "sen", "gov", "capt", "lt",
+        "col", "sgt", "rev", "hon", "pres", "ch", "sec", "dept", "est", "ed", "eds", "jan",
+        "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon",
+        "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
     }
 )  # fmt: skip
 # "." after these ends a sentence only before a typical sentence opener.
@@ -112,7 +117,7 @@ def _split_line(line: str) -> list[str]:
     for cut in sorted(cuts):
         piece = line[prev:cut].strip()
         if _MARKER_ONLY_RE.match(piece):
-            continue  # "2." alone is an inline list marker, not a sentence: keep it with what follows.
+            continue  # "2." alone is an inline list marker: it stays with what follows.
         if piece:
             pieces.append(piece)
         prev = cut
@@ -141,8 +146,10 @@ def _latin_boundary(line: str, start: int, end: int) -> bool:
     key = word.lower()
     if not word:
         return True
-    if key in _ABBREVIATIONS:
+    if key in _ABBREVIATIONS or (key in _CAPITALISED_ABBREVIATIONS and word[0].isupper()):
         return False
+    if key in ("no", "nos") and word[0].isupper() and first.isdigit():
+        return False  # "No. 5"
     if _LIST_NUMBER_RE.match(word) and not before[: len(before) - len(word)].strip(" \t-*•"):
         return False  # "1. Install…" / "a. First…" at the start of a line is a list marker.
     opener = next_word.rstrip(".,;:!?").lower()
@@ -154,12 +161,11 @@ def _latin_boundary(line: str, start: int, end: int) -> bool:
 
 def _cjk_boundary(line: str, start: int, end: int) -> bool:
     term = line[start]
-    if term == "．" and start > 0 and end < len(line):
-        # Full-width decimal point: "３．１４".
-        if line[start - 1].isdigit() and line[end : end + 1].isdigit():
-            return False
+    after = line[end : end + 1]
+    if term == "．" and start > 0 and line[start - 1].isdigit() and after.isdigit():
+        return False  # full-width decimal point: "３．１４"
     # 「…です。」と言った — the quote is part of a longer sentence.
-    return not (end > start + 1 and line[end - 1] in _CLOSERS and line[end : end + 1] in "とっ、")
+    return not (end > start + 1 and line[end - 1] in _CLOSERS and after and after in "とっ、")
 
 
 def ends_with_terminator(text: str) -> bool:

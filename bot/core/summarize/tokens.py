@@ -20,12 +20,32 @@ _CJK_CHAR_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaf
 _SPACE_WORD_RE = re.compile(r"[^\s]+")
 
 _EN_STOP: frozenset[str] = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "let", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "new", "one", "two", "use", "used", "using", "via", "get", "got", "make", "made", "many", "much", "may", "might", "must", "need", "like", "well", "way", "ways", "still", "even", "every", "across", "within", "without", "per"]
-)
+    {
+        "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and",
+        "any", "are", "as", "at", "be", "because", "been", "before", "being", "below",
+        "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down",
+        "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
+        "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its",
+        "itself", "just", "let", "me", "more", "most", "my", "no", "nor", "not", "now", "of",
+        "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same",
+        "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them",
+        "then", "there", "these", "they", "this", "those", "through", "to", "too", "under",
+        "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while",
+        "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "new", "one",
+        "two", "use", "used", "using", "via", "get", "got", "make", "made", "many", "much",
+        "may", "might", "must", "need", "like", "well", "way", "ways", "still", "even", "every",
+        "across", "within", "without", "per"
+    }
+)  # fmt: skip
 # Bigrams made of Korean verb endings and particles: frequent in every sentence, meaningless.
 _KO_STOP: frozenset[str] = frozenset(
-    ["니다", "습니", "합니", "있습", "했습", "입니", "됩니", "하는", "있는", "한다", "있다", "했다", "된다", "에서", "으로", "하고", "그리", "리고", "이다", "것을", "것이", "것은", "하여", "위해", "통해", "대한", "수있", "있도", "이를", "였다", "었다", "에는", "까지", "부터"]
-)
+    {
+        "니다", "습니", "합니", "있습", "했습", "입니", "됩니", "하는", "있는", "한다",
+        "있다", "했다", "된다", "에서", "으로", "하고", "그리", "리고", "이다", "것을",
+        "것이", "것은", "하여", "위해", "통해", "대한", "수있", "있도", "이를", "였다",
+        "었다", "에는", "까지", "부터"
+    }
+)  # fmt: skip
 
 
 def _stem(word: str) -> str:

@@ -42,7 +42,9 @@ def fit_sentences(text: str, max_chars: int, max_sentences: int | None = None) -
     if len(out) > max_chars:
         return cut_words(out, max_chars)
     for sentence in sentences[1:]:
-        candidate = f"{out} {sentence}"
+        # Japanese and Chinese run sentences together; everything else takes a space.
+        sep = "" if out[-1] in "。！？．｡" else " "
+        candidate = f"{out}{sep}{sentence}"
         if len(candidate) > max_chars:
             break
         out = candidate

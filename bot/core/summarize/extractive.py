@@ -1,0 +1,330 @@
+"""Extractive summaries: no model, no network, sentences taken verbatim from the story.
+
+Scoring is TextRank over TF-IDF cosine similarity (a sentence that many others resemble is
+central), blended with a mild position prior (blog posts front-load their point) and
+similarity to the title. Key points are then picked by maximal marginal relevance so four
+bullets do not say the same thing, and shown in the order the article tells them. CJK text is
+compared on character bigrams (see :mod:`tokens`), so no segmenter is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from bot.core.summarize.boilerplate import is_boilerplate, strip_boilerplate
+from bot.core.summarize.sanitize import has_markup, strip_markup
+from bot.core.summarize.sentences import ends_with_terminator, split_sentences
+from bot.core.summarize.tokens import cjk_ratio, tokenize
+from bot.core.summarize.trim import cut_words, fit_sentences
+from bot.core.summarize.types import Section, Summary, SummaryInput
+
+_TRUNCATED_RE = re.compile(r"\[\s*(?:…|\.\.\.)\s*\]")
+_TAKEAWAY_CUE_RE = re.compile(
+    r"\b(in short|in summary|to sum up|overall|ultimately|in conclusion|the lesson|lessons? "
+    r"learned|we learned|going forward|the result|as a result|takeaway|bottom line|we believe|"
+    r"we recommend|should)\b"
+    r"|결론|요약하면|정리하면|앞으로|결과적으로|교훈|배운 점|기대합니다|기대한다"
+    r"|まとめ|今後|結論|結果として|学び|教訓|期待しています",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractiveConfig:
+    max_points: int = 4
+    max_lead_sentences: int = 2
+    # Limits in Latin characters; a CJK character counts as two, because it carries about
+    # twice the meaning and takes twice the width on screen.
+    lead_max_chars: int = 320
+    point_max_chars: int = 280
+    min_sentence_chars: int = 25
+    min_cjk_sentence_chars: int = 10  # CJK packs more meaning per character
+    max_candidates: int = 250  # similarity is O(n²); later sentences beyond this are ignored
+    mmr_lambda: float = 0.7
+    damping: float = 0.85
+    position_weight: float = 0.3
+    title_weight: float = 0.3
+    redundancy_cutoff: float = 0.6  # never pick a point this similar to one already chosen
+    with_takeaway: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    text: str
+    order: int  # position among all sentences of the story
+    vector: dict[str, float]
+
+
+class ExtractiveSummarizer:
+    """The default summarizer; the CPU work runs in a thread (or the executor given)."""
+
+    def __init__(
+        self, config: ExtractiveConfig | None = None, executor: Executor | None = None
+    ) -> None:
+        self._config = config or ExtractiveConfig()
+        self._executor = executor
+
+    async def summarize(self, story: SummaryInput) -> Summary:
+        if self._executor is None:
+            return await asyncio.to_thread(summarize_extractive, story, self._config)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, summarize_extractive, story, self._config)
+
+
+def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summary:
+    """Pure, picklable entry point (usable with a process pool)."""
+    text = strip_markup(story.text) if has_markup(story.text) else story.text
+    text = strip_boilerplate(text)
+    all_sentences = _sentences(text)
+    candidates = [s for s in all_sentences if _is_candidate(s, config)]
+    candidates = _dedupe(candidates)[: config.max_candidates]
+    title = strip_markup(story.title).strip()
+    if len(candidates) < 2:
+        return _tiny_summary(title, all_sentences or ([text] if text.strip() else []), config)
+
+    vectors = _tfidf([tokenize(s) for s in candidates], tokenize(title))
+    sents = [
+        _Sentence(s, i, v) for i, (s, v) in enumerate(zip(candidates, vectors[:-1], strict=True))
+    ]
+    title_vec = vectors[-1]
+    sim = _similarity_matrix([s.vector for s in sents])
+    scores = _combined_scores(sents, sim, title_vec, config)
+
+    lead_idx = _pick_lead(sents, scores, config)
+    lead = _join([sents[i].text for i in lead_idx])
+    if len(lead) > config.lead_max_chars:
+        lead = cut_words(lead, config.lead_max_chars)
+    taken = set(lead_idx)
+
+    takeaway_idx = _pick_takeaway(sents, scores, taken, config) if config.with_takeaway else None
+    if takeaway_idx is not None:
+        taken.add(takeaway_idx)
+
+    points = _pick_points(sents, scores, sim, taken, config)
+    sections = (Section(None, tuple(sents[i].text for i in points)),) if points else ()
+    return Summary(
+        lead=lead,
+        sections=sections,
+        takeaway=sents[takeaway_idx].text if takeaway_idx is not None else None,
+        method="extractive",
+    )
+
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        # A short line without closing punctuation is a heading or a label, not a point.
+        if not ends_with_terminator(line) and len(line) < 60 and len(line.split()) < 8:
+            continue
+        out.extend(split_sentences(line))
+    return out
+
+
+def _is_candidate(sentence: str, config: ExtractiveConfig) -> bool:
+    minimum = (
+        config.min_cjk_sentence_chars if cjk_ratio(sentence) > 0.3 else config.min_sentence_chars
+    )
+    if len(sentence) < minimum or len(sentence) > 4 * config.point_max_chars:
+        return False
+    if sentence.endswith((":", "：")) or _TRUNCATED_RE.search(sentence):
+        return False  # an introduction to a list, or a feed's cut-off teaser
+    if is_boilerplate(sentence):
+        return False
+    return len(tokenize(sentence)) >= 3
+
+
+def _dedupe(sentences: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for s in sentences:
+        key = s.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+def _tfidf(docs: list[list[str]], query: list[str]) -> list[dict[str, float]]:
+    """Unit-length TF-IDF vectors of each sentence, with the title's appended last."""
+    n = len(docs)
+    df: Counter[str] = Counter()
+    for doc in docs:
+        df.update(set(doc))
+    out: list[dict[str, float]] = []
+    for doc in [*docs, query]:
+        vec = {
+            tok: (1.0 + math.log(tf)) * (math.log((n + 1) / (df.get(tok, 0) + 1)) + 1.0)
+            for tok, tf in Counter(doc).items()
+        }
+        norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
+        out.append({tok: w / norm for tok, w in vec.items()})
+    return out
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b[t] for t, w in a.items() if t in b)
+
+
+def _similarity_matrix(vectors: list[dict[str, float]]) -> list[list[float]]:
+    n = len(vectors)
+    sim = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            sim[i][j] = sim[j][i] = _cosine(vectors[i], vectors[j])
+    return sim
+
+
+def _textrank(sim: list[list[float]], damping: float, iterations: int = 50) -> list[float]:
+    """PageRank over the weighted similarity graph, normalised so the top sentence is 1."""
+    n = len(sim)
+    out_weight = [sum(row) for row in sim]
+    # Incoming edges with their transition weights, computed once (the matrix is sparse-ish).
+    incoming = [
+        [(j, sim[j][i] / out_weight[j]) for j in range(n) if sim[j][i] > 0.0] for i in range(n)
+    ]
+    dangling_nodes = [j for j in range(n) if out_weight[j] == 0.0]
+    rank = [1.0 / n] * n
+    for _ in range(iterations):
+        dangling = sum(rank[j] for j in dangling_nodes) / n
+        new = [
+            (1.0 - damping) / n + damping * (dangling + sum(w * rank[j] for j, w in incoming[i]))
+            for i in range(n)
+        ]
+        delta = sum(abs(a - b) for a, b in zip(new, rank, strict=True))
+        rank = new
+        if delta < 1e-6:
+            break
+    top = max(rank) or 1.0
+    return [r / top for r in rank]
+
+
+def _combined_scores(
+    sents: list[_Sentence],
+    sim: list[list[float]],
+    title_vec: dict[str, float],
+    config: ExtractiveConfig,
+) -> list[float]:
+    centrality = _textrank(sim, config.damping)
+    n = len(sents)
+    scores = []
+    for i, s in enumerate(sents):
+        position = 1.0 - i / n
+        score = (
+            centrality[i]
+            + config.position_weight * position
+            + config.title_weight * _cosine(s.vector, title_vec)
+        )
+        if _width(s.text) > config.point_max_chars:
+            score *= 0.5  # too long to be a bullet; still fine as context for the others
+        scores.append(score)
+    top = max(scores) or 1.0
+    return [s / top for s in scores]
+
+
+def _pick_lead(sents: list[_Sentence], scores: list[float], config: ExtractiveConfig) -> list[int]:
+    """An opening sentence, plus the next one when it is short.
+
+    Posts usually state their point first, so the earliest of the first three sentences that
+    scores close to the best of them wins; a scene-setting opener that shares nothing with the
+    rest of the story loses to the sentence after it.
+    """
+    window = [
+        i for i in range(min(3, len(sents))) if _width(sents[i].text) <= config.lead_max_chars
+    ]
+    window = window or [0]
+    best = max(scores[i] for i in window)
+    first = next(i for i in window if scores[i] >= 0.5 * best)
+    lead = [first]
+    nxt = first + 1
+    if (
+        config.max_lead_sentences >= 2
+        and nxt < len(sents)
+        and sents[nxt].order == sents[first].order + 1
+        and _width(sents[first].text) < 140
+        and _width(sents[first].text) + _width(sents[nxt].text) + 1 <= config.lead_max_chars
+    ):
+        lead.append(nxt)
+    return lead
+
+
+def _pick_takeaway(
+    sents: list[_Sentence], scores: list[float], taken: set[int], config: ExtractiveConfig
+) -> int | None:
+    """A concluding sentence from the last third: one phrased as a conclusion ("The lesson:",
+    "결론적으로", "今後") wins if it is not marginal, else the most central late sentence that
+    scores above the median."""
+    n = len(sents)
+    if n < 5:
+        return None
+    median = sorted(scores)[n // 2]
+    late = [
+        i
+        for i in range(int(n * 0.67), n)
+        if i not in taken and _width(sents[i].text) <= config.point_max_chars
+    ]
+    cued = [i for i in late if _TAKEAWAY_CUE_RE.search(sents[i].text) and scores[i] >= 0.25]
+    if cued:
+        return max(cued, key=lambda i: scores[i])
+    central = [i for i in late if scores[i] >= median]
+    return max(central, key=lambda i: scores[i]) if central else None
+
+
+def _pick_points(
+    sents: list[_Sentence],
+    scores: list[float],
+    sim: list[list[float]],
+    taken: set[int],
+    config: ExtractiveConfig,
+) -> list[int]:
+    """Maximal marginal relevance: important, and unlike what is already chosen."""
+    pool = [
+        i
+        for i in range(len(sents))
+        if i not in taken and _width(sents[i].text) <= config.point_max_chars
+    ]
+    chosen: list[int] = []
+    reference = list(taken)
+    lam = config.mmr_lambda
+    while pool and len(chosen) < config.max_points:
+
+        def mmr(i: int) -> float:
+            redundancy = max((sim[i][j] for j in reference), default=0.0)
+            return lam * scores[i] - (1.0 - lam) * redundancy
+
+        best = max(pool, key=mmr)
+        pool.remove(best)
+        if max((sim[best][j] for j in reference), default=0.0) > config.redundancy_cutoff:
+            continue
+        chosen.append(best)
+        reference.append(best)
+    return sorted(chosen)
+
+
+def _tiny_summary(title: str, sentences: list[str], config: ExtractiveConfig) -> Summary:
+    """Too little text to rank: the opening sentences, else the title."""
+    text = _TRUNCATED_RE.sub("…", _join(sentences)).replace(" …", "…")
+    lead = fit_sentences(text, config.lead_max_chars, config.max_lead_sentences) if text else ""
+    return Summary(lead=lead or cut_words(title, config.lead_max_chars), method="extractive")
+
+
+def _width(text: str) -> int:
+    return len(text) + sum(1 for c in text if unicodedata.east_asian_width(c) in "WF")
+
+
+def _join(sentences: Sequence[str]) -> str:
+    out = ""
+    for s in sentences:
+        out = s if not out else out + ("" if out[-1] in "。！？．｡" else " ") + s
+    return out

@@ -14,10 +14,10 @@ from discord.ext import commands
 from bot.runtime.container import Services
 from bot.runtime.discord_api import DISCORD_DEFAULT_BASE, use_gateway
 from bot.runtime.errors import on_app_command_error
+from bot.runtime.extensions import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.help",)
 
 
 class TimedTree(app_commands.CommandTree["TechbriefBot"]):

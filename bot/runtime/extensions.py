@@ -1,0 +1,5 @@
+"""The feature extensions `techbrief run` loads, one per feature (each has `setup(bot)`)."""
+
+from __future__ import annotations
+
+EXTENSIONS: tuple[str, ...] = ("cogs.help",)

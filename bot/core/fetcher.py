@@ -35,11 +35,13 @@ from bot.core.errors import (
 )
 from bot.core.models import FetchResult
 from bot.core.ssrf import (
+    AddressCheck,
     BlockedSocketAddress,
     GuardedResolver,
     check_peer,
     check_url,
     guarded_socket_factory,
+    is_public_address,
 )
 from bot.core.urls import host_of
 
@@ -72,6 +74,18 @@ class FetchPolicy:
         if "+" not in self.user_agent and "http" not in self.user_agent:
             # Invariant 8: site owners must be able to reach whoever runs the bot.
             raise ValueError("user_agent must include a contact URL")
+        positive = {
+            "connect_timeout": self.connect_timeout,
+            "total_timeout": self.total_timeout,
+            "max_body_bytes": self.max_body_bytes,
+            "max_concurrency": self.max_concurrency,
+            "max_per_host": self.max_per_host,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        if self.max_redirects < 0:
+            raise ValueError(f"max_redirects must not be negative, got {self.max_redirects!r}")
 
 
 class _HostLimiter:
@@ -103,9 +117,12 @@ class _ContextGuardResolver(AbstractResolver):
     """Applies the SSRF filter only when the requesting task is guarded (see ``guarded=``)."""
 
     def __init__(
-        self, inner: AbstractResolver | None, guard: contextvars.ContextVar[bool]
+        self,
+        inner: AbstractResolver | None,
+        guard: contextvars.ContextVar[bool],
+        is_allowed: AddressCheck,
     ) -> None:
-        self._guarded = GuardedResolver(inner, allow_private_networks=False)
+        self._guarded = GuardedResolver(inner, allow_private_networks=False, is_allowed=is_allowed)
         self._open = GuardedResolver(inner, allow_private_networks=True)
         self._guard = guard
 
@@ -178,12 +195,16 @@ class Fetcher:
         session: aiohttp.ClientSession | None = None,
         resolver: AbstractResolver | None = None,
         clock: Callable[[], float] = time.time,
+        is_allowed: AddressCheck = is_public_address,
     ) -> None:
+        """``resolver`` replaces DNS (tests map names to 127.0.0.1); ``is_allowed`` replaces the
+        public-address rule (a test seam to treat the local server as "the internet")."""
         self.policy = policy or FetchPolicy()
         self._session = session
         self._owns_session = session is None
         self._resolver = resolver
         self._clock = clock
+        self._is_allowed = is_allowed
         self._global = asyncio.Semaphore(self.policy.max_concurrency)
         self._hosts = _HostLimiter(self.policy.max_per_host)
         # Per instance (not module-level): whether the current request is SSRF-guarded.
@@ -194,7 +215,7 @@ class Fetcher:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _socket_factory(self) -> Callable[[tuple[Any, ...]], Any]:
-        strict = guarded_socket_factory(allow_private_networks=False)
+        strict = guarded_socket_factory(allow_private_networks=False, is_allowed=self._is_allowed)
         relaxed = guarded_socket_factory(allow_private_networks=True)
 
         def factory(addr_info: tuple[Any, ...]) -> Any:
@@ -209,7 +230,7 @@ class Fetcher:
         if self._session is not None:
             return
         connector = aiohttp.TCPConnector(
-            resolver=_ContextGuardResolver(self._resolver, self._guard)
+            resolver=_ContextGuardResolver(self._resolver, self._guard, self._is_allowed)
             if not self.policy.allow_private_networks
             else (self._resolver or aiohttp.DefaultResolver()),
             socket_factory=self._socket_factory(),
@@ -351,22 +372,22 @@ class Fetcher:
 
     def _checked(self, original: str, current: str, guarded: bool) -> URL:
         try:
-            return check_url(current, allow_private_networks=not guarded)
+            return check_url(
+                current, allow_private_networks=not guarded, is_allowed=self._is_allowed
+            )
         except BlockedAddressError as exc:
             raise BlockedAddressError(original, exc.reason) from exc
         except ValueError as exc:
             raise FetchError(original, f"invalid URL {current}") from exc
 
-    def _check_connected_peer(
-        self, resp: aiohttp.ClientResponse, url: str, guarded: bool
-    ) -> None:
+    def _check_connected_peer(self, resp: aiohttp.ClientResponse, url: str, guarded: bool) -> None:
         if not guarded:
             return
         connection = resp.connection
         transport = connection.transport if connection is not None else None
         if transport is None:
             return  # body already complete and connection released; it was dialled guarded
-        check_peer(transport.get_extra_info("peername"), url)
+        check_peer(transport.get_extra_info("peername"), url, is_allowed=self._is_allowed)
 
     async def _finish(
         self,

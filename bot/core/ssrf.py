@@ -105,17 +105,28 @@ def is_public_address(ip: str | IPAddress) -> bool:
             return False
     elif any(addr in net for net in _BLOCKED_V4):
         return False
-    return not (
-        addr.is_private
-        or addr.is_loopback
-        or addr.is_link_local
-        or addr.is_multicast
-        or addr.is_unspecified
-        or addr.is_reserved
-    ) and addr.is_global
+    return (
+        not (
+            addr.is_private
+            or addr.is_loopback
+            or addr.is_link_local
+            or addr.is_multicast
+            or addr.is_unspecified
+            or addr.is_reserved
+        )
+        and addr.is_global
+    )
 
 
-def check_url(url: str | URL, *, allow_private_networks: bool = False) -> URL:
+AddressCheck = Callable[[str], bool]
+
+
+def check_url(
+    url: str | URL,
+    *,
+    allow_private_networks: bool = False,
+    is_allowed: AddressCheck = is_public_address,
+) -> URL:
     """The parsed URL if its scheme is http(s) and an IP-literal host is public.
 
     aiohttp does not consult the resolver for IP literals, so they are checked here too
@@ -129,7 +140,7 @@ def check_url(url: str | URL, *, allow_private_networks: bool = False) -> URL:
         raise BlockedAddressError(str(url), f"URL has no host: {url}")
     if not allow_private_networks:
         literal = parse_ip(host)
-        if literal is not None and not is_public_address(literal):
+        if literal is not None and not is_allowed(str(literal)):
             raise BlockedAddressError(str(url), f"refusing non-public address {literal}")
         if host.rstrip(".").lower() == "localhost" or host.lower().endswith(".localhost"):
             raise BlockedAddressError(str(url), f"refusing non-public host {host}")
@@ -148,25 +159,33 @@ class BlockedSocketAddress(OSError):
 SocketFactory = Callable[[tuple[Any, ...]], socket.socket]
 
 
-def guarded_socket_factory(allow_private_networks: bool = False) -> SocketFactory:
+def guarded_socket_factory(
+    allow_private_networks: bool = False, *, is_allowed: AddressCheck = is_public_address
+) -> SocketFactory:
     """An aiohttp ``socket_factory`` that refuses to dial non-public addresses."""
 
     def factory(addr_info: tuple[Any, ...]) -> socket.socket:
         family, type_, proto, _canon, sockaddr = addr_info
-        if not allow_private_networks and not is_public_address(str(sockaddr[0])):
+        if not allow_private_networks and not is_allowed(str(sockaddr[0])):
             raise BlockedSocketAddress(str(sockaddr[0]))
         return socket.socket(family=family, type=type_, proto=proto)
 
     return factory
 
 
-def check_peer(peername: object, url: str, *, allow_private_networks: bool = False) -> None:
+def check_peer(
+    peername: object,
+    url: str,
+    *,
+    allow_private_networks: bool = False,
+    is_allowed: AddressCheck = is_public_address,
+) -> None:
     """Refuse a connection whose peer (``transport.get_extra_info('peername')``) is private."""
     if allow_private_networks:
         return
     if not isinstance(peername, tuple) or not peername:
         raise BlockedAddressError(url, "could not verify the connected address")
-    if not is_public_address(str(peername[0])):
+    if not is_allowed(str(peername[0])):
         raise BlockedAddressError(url, f"refusing non-public address {peername[0]}")
 
 
@@ -174,10 +193,15 @@ class GuardedResolver(AbstractResolver):
     """Wraps a resolver and drops non-public answers; refuses when none are left."""
 
     def __init__(
-        self, inner: AbstractResolver | None = None, *, allow_private_networks: bool = False
+        self,
+        inner: AbstractResolver | None = None,
+        *,
+        allow_private_networks: bool = False,
+        is_allowed: AddressCheck = is_public_address,
     ) -> None:
         self._inner = inner if inner is not None else DefaultResolver()
         self._allow_private = allow_private_networks
+        self._is_allowed = is_allowed
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -185,7 +209,7 @@ class GuardedResolver(AbstractResolver):
         answers = await self._inner.resolve(host, port, family)
         if self._allow_private:
             return answers
-        public = [a for a in answers if is_public_address(a["host"])]
+        public = [a for a in answers if self._is_allowed(a["host"])]
         if not public:
             shown = ", ".join(sorted({a["host"] for a in answers})) or "nothing"
             raise BlockedAddressError(host, f"{host} resolves to non-public address {shown}")

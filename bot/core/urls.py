@@ -49,8 +49,12 @@ def _is_tracking(name: str, value: str, host: str) -> bool:
     return lowered == "source" and (_is_medium_host(host) or bool(_MEDIUM_SOURCE.match(value)))
 
 
-def canonical_url(url: str | None) -> str | None:
-    """The canonical form of an absolute http(s) URL, or None when it is not one."""
+def canonical_url(url: str | None, *, keep_fragment: bool = False) -> str | None:
+    """The canonical form of an absolute http(s) URL, or None when it is not one.
+
+    ``keep_fragment`` is for story keys: newsletter and changelog feeds tell their items apart
+    only by ``#anchor``, while the shared canonical URL (cross-feed identity) drops it.
+    """
     if not url:
         return None
     try:
@@ -77,7 +81,8 @@ def canonical_url(url: str | None) -> str | None:
         name, _, value = pair.partition("=")
         if not _is_tracking(name, value, host):
             kept.append(pair)
-    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), ""))
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), fragment))
 
 
 def resolve_url(base: str | None, href: str | None) -> str | None:

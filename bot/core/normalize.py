@@ -1,0 +1,176 @@
+"""ParsedFeed -> NormalizedStory: stable keys, canonical URLs, plain text, UTC dates.
+
+Only plain text leaves this module (invariant 6); the story key rules implement invariant 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from datetime import UTC, datetime
+
+from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
+from bot.core.text import clean_html, clean_text, strip_boilerplate
+from bot.core.urls import canonical_url, resolve_url
+
+MAX_KEY_CHARS = 512
+SUMMARY_CHARS = 600
+_UNTITLED = "(untitled)"
+
+
+def _aware_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sha256(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _cut(text: str, limit: int) -> str:
+    """Cut on a word boundary (CJK text has none, so fall back to a hard cut)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    if space > limit * 0.6:
+        head = head[:space]
+    return head.rstrip(" ,;:.-") + "…"
+
+
+def _key_value(value: str) -> str:
+    # Some feeds put whole URLs with long query strings, or worse, into <guid>.
+    return value if len(value) <= MAX_KEY_CHARS else "sha256:" + _sha256(value)
+
+
+def unusable_key_kinds(entries: tuple[ParsedEntry, ...], base: str | None) -> frozenset[str]:
+    """Id kinds that repeat inside this one document and so cannot identify an item."""
+    bad: set[str] = set()
+    guids = Counter(e.guid for e in entries if e.guid)
+    if any(n > 1 for n in guids.values()):
+        bad.add("guid")
+    links = Counter(_link_key(resolve_url(base, e.link) or e.link) for e in entries if e.link)
+    if any(n > 1 for n in links.values()):
+        bad.add("link")
+    return frozenset(bad)
+
+
+def _link_key(url: str) -> str:
+    return canonical_url(url, keep_fragment=True) or url
+
+
+def story_key(
+    entry: ParsedEntry, url: str | None, title: str, unusable: frozenset[str]
+) -> tuple[str, str]:
+    """(key, kind): guid, else link (canonical, #fragment kept), else sha256(title + date)."""
+    if entry.guid and "guid" not in unusable:
+        return _key_value(entry.guid), "guid"
+    link = url or entry.link
+    if link and "link" not in unusable:
+        return _key_value(_link_key(link)), "link"
+    # The feed's own date, never fetched_at: the key must be the same on every fetch.
+    date = entry.published or entry.updated
+    stamp = _aware_utc(date).isoformat() if date else ""
+    return _sha256(title, stamp), "hash"
+
+
+_BLOGGER_THUMB = re.compile(r"(/s\d+-c/|=s\d+-c$)")
+
+
+def _bigger_thumbnail(url: str) -> str:
+    """Blogger's media:thumbnail is a 72 px crop; the same URL serves any size."""
+    if "blogger.googleusercontent.com" in url or "bp.blogspot.com" in url:
+        return _BLOGGER_THUMB.sub(lambda m: "/s1600/" if m.group(0)[0] == "/" else "=s1600", url)
+    return url
+
+
+def _dedupe_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for raw in tags:
+        tag = clean_text(raw, single_line=True)
+        if tag and tag.casefold() not in seen:
+            seen[tag.casefold()] = tag
+    return tuple(seen.values())
+
+
+def normalize_entry(
+    entry: ParsedEntry,
+    *,
+    base: str | None,
+    fetched_at: datetime,
+    unusable: frozenset[str] = frozenset(),
+    language: str | None = None,
+) -> NormalizedStory:
+    """One entry as a story; ``base`` resolves relative links and image URLs."""
+    fetched = _aware_utc(fetched_at)
+    url = resolve_url(base, entry.link)
+    canonical = canonical_url(url)
+
+    content = clean_html(entry.content_html)
+    # RSS feeds often repeat the full article in <description> and <content:encoded>.
+    same = entry.summary_html == entry.content_html
+    summary_raw = content if same else clean_html(entry.summary_html)
+    content_text = strip_boilerplate(content.text)
+    summary = content_text if same else strip_boilerplate(summary_raw.text)
+    if len(summary) > len(content_text):
+        content_text = summary
+    if not summary:
+        summary = _cut(content_text, SUMMARY_CHARS)
+
+    title = clean_text(entry.title, single_line=True)
+    if not title:
+        title = _cut(" ".join(summary.split()), 120) or _UNTITLED
+
+    key, kind = story_key(entry, url, title, unusable)
+
+    image: str | None = None
+    for candidate in (*entry.image_urls, content.first_image, summary_raw.first_image):
+        image = resolve_url(url or base, candidate)
+        if image:
+            image = _bigger_thumbnail(image)
+            break
+
+    date = entry.published or entry.updated
+    published = _aware_utc(date) if date else fetched
+    if published > fetched:
+        published = fetched  # scheduled/misdated posts must not sort above today's news
+
+    author = clean_text(entry.author, single_line=True) or None
+    tags = _dedupe_tags(entry.tags)
+    return NormalizedStory(
+        key=key,
+        key_kind=kind,
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        summary=summary,
+        content_text=content_text,
+        author=author,
+        tags=tags,
+        image_url=image,
+        published_at=published,
+        content_hash=_sha256(title, summary, content_text, canonical or url or "", image or ""),
+        language=language,
+    )
+
+
+def normalize_feed(
+    feed: ParsedFeed, feed_url: str, fetched_at: datetime
+) -> tuple[NormalizedStory, ...]:
+    """All entries of one fetched document as stories, keys unique within the document."""
+    # Links are relative to the site link when the feed gives one, else to the feed URL.
+    base = resolve_url(feed_url, feed.link) or feed_url
+    unusable = unusable_key_kinds(feed.entries, base)
+    language = clean_text(feed.language, single_line=True) or None
+    stories: list[NormalizedStory] = []
+    seen: set[tuple[str, str]] = set()
+    for entry in feed.entries:
+        story = normalize_entry(
+            entry, base=base, fetched_at=fetched_at, unusable=unusable, language=language
+        )
+        # Identical hash keys (same title, no date) would collide in storage; keep the first.
+        if (story.key_kind, story.key) in seen:
+            continue
+        seen.add((story.key_kind, story.key))
+        stories.append(story)
+    return tuple(stories)

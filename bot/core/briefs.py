@@ -92,10 +92,15 @@ def build_brief(
     for key, items in by_source.items():
         items.sort(key=lambda s: (s.published_at, s.id), reverse=True)
         first = items[0]
-        groups.append(SourceGroup(
-            key=key, name=first.source_name, color=first.source_color,
-            stories=tuple(items[:per_source_cap]), more=max(0, len(items) - per_source_cap),
-        ))
+        groups.append(
+            SourceGroup(
+                key=key,
+                name=first.source_name,
+                color=first.source_color,
+                stories=tuple(items[:per_source_cap]),
+                more=max(0, len(items) - per_source_cap),
+            )
+        )
     groups.sort(key=lambda g: (-(len(g.stories) + g.more), g.key))
     return Brief(local_date=at_local, groups=tuple(groups), total=len(seen))
 

@@ -36,14 +36,17 @@ class MessageSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "content": self.content, "embeds": list(self.embeds),
-            "components": list(self.components), "story_ids": list(self.story_ids),
+            "content": self.content,
+            "embeds": list(self.embeds),
+            "components": list(self.components),
+            "story_ids": list(self.story_ids),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MessageSpec:
         return cls(
-            content=data.get("content"), embeds=tuple(data.get("embeds", ())),
+            content=data.get("content"),
+            embeds=tuple(data.get("embeds", ())),
             components=tuple(data.get("components", ())),
             story_ids=tuple(data.get("story_ids", ())),
         )
@@ -74,8 +77,11 @@ def parse_bookmark_custom_id(custom_id: str) -> int | None:
 
 def bookmark_button(story_id: int, label: str = "Bookmark") -> dict[str, Any]:
     return {
-        "type": 2, "style": BUTTON_SECONDARY, "label": st.truncate(label, st.BUTTON_LABEL),
-        "custom_id": bookmark_custom_id(story_id), "emoji": {"name": "🔖"},
+        "type": 2,
+        "style": BUTTON_SECONDARY,
+        "label": st.truncate(label, st.BUTTON_LABEL),
+        "custom_id": bookmark_custom_id(story_id),
+        "emoji": {"name": "🔖"},
     }
 
 
@@ -100,7 +106,10 @@ def local_date_text(moment: datetime, timezone: str) -> str:
 
 
 def story_embed(
-    story: StoryView, timezone: str, *, digest_formatter: DigestFormatter | None = None,
+    story: StoryView,
+    timezone: str,
+    *,
+    digest_formatter: DigestFormatter | None = None,
     description_limit: int = 1500,
 ) -> dict[str, Any]:
     description = None
@@ -133,13 +142,12 @@ def story_message(story: StoryView, timezone: str, **kw: Any) -> MessageSpec:
     """Realtime mode: one story, one message, one Bookmark button."""
     return MessageSpec(
         embeds=(story_embed(story, timezone, **kw),),
-        components=action_rows([bookmark_button(story.id)]), story_ids=(story.id,),
+        components=action_rows([bookmark_button(story.id)]),
+        story_ids=(story.id,),
     )
 
 
-def story_batches(
-    stories: Sequence[StoryView], timezone: str, **kw: Any
-) -> list[MessageSpec]:
+def story_batches(stories: Sequence[StoryView], timezone: str, **kw: Any) -> list[MessageSpec]:
     """Stories in messages of at most 10 embeds and 6,000 embed characters, each with buttons."""
     batches: list[MessageSpec] = []
     embeds: list[dict[str, Any]] = []
@@ -153,8 +161,11 @@ def story_batches(
                 bookmark_button(sid, f"{n}. " + st.truncate(" ".join(e["title"].split()), 60))
                 for n, (sid, e) in enumerate(zip(ids, embeds, strict=True), start=1)
             ]
-            batches.append(MessageSpec(embeds=tuple(embeds), components=action_rows(buttons),
-                                       story_ids=tuple(ids)))
+            batches.append(
+                MessageSpec(
+                    embeds=tuple(embeds), components=action_rows(buttons), story_ids=tuple(ids)
+                )
+            )
         embeds, ids, size = [], [], 0
 
     for story in stories:
@@ -194,8 +205,10 @@ def brief_header(brief: Brief, timezone: str) -> MessageSpec:
             )
     description = _fit_lines(lines, st.EMBED_DESCRIPTION)
     embed = {
-        "type": "rich", "title": st.truncate(brief_title(brief, timezone), st.EMBED_TITLE),
-        "description": description, "color": BRAND,
+        "type": "rich",
+        "title": st.truncate(brief_title(brief, timezone), st.EMBED_TITLE),
+        "description": description,
+        "color": BRAND,
         "footer": {"text": "Bookmark any story with its button · /search the archive"},
     }
     return MessageSpec(embeds=(embed,), story_ids=tuple(s.id for s in brief.shown))
@@ -233,7 +246,55 @@ def help_embed(commands: Sequence[tuple[str, str]]) -> dict[str, Any]:
     )
     lines = [f"`{name}` — {st.truncate(desc, 100)}" for name, desc in commands]
     return {
-        "type": "rich", "title": "techbrief help", "color": BRAND,
+        "type": "rich",
+        "title": "techbrief help",
+        "color": BRAND,
         "description": intro + _fit_lines(lines, st.EMBED_DESCRIPTION - len(intro)),
         "footer": {"text": "Admin commands need the Manage Server permission."},
     }
+
+
+def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime) -> dict[str, Any]:
+    """`/brief status`: one field per configured channel, then the feeds that are failing."""
+    fields: list[dict[str, Any]] = []
+    for s in statuses[: st.FIELDS - 1]:
+        when = "—"
+        if s.mode == "realtime":
+            when = "as stories arrive"
+        elif s.next_brief_at is not None:
+            local = s.next_brief_at.astimezone(ZoneInfo(s.timezone))
+            when = f"{local:%a %d %b %H:%M} {s.timezone} (<t:{int(s.next_brief_at.timestamp())}:R>)"
+        lines = [
+            f"**Mode:** {'daily brief' if s.mode == 'brief' else 'realtime'} · **Next:** {when}",
+            f"**Sources:** {st.truncate(', '.join(s.sources) or 'none', 300)}",
+            f"**Stories waiting:** {s.waiting}",
+        ]
+        if s.include or s.exclude:
+            inc = ", ".join(s.include) or "—"
+            exc = ", ".join(s.exclude) or "—"
+            lines.append(st.truncate(f"**Filters:** include {inc}; exclude {exc}", 300))
+        if s.paused_reason:
+            lines.append(f"⏸️ **Paused:** {st.truncate(st.inert(s.paused_reason), 300)}")
+        fields.append({"name": f"#{s.channel_id}"[: st.FIELD_NAME], "value": "", "inline": False})
+        fields[-1]["name"] = "Channel"
+        fields[-1]["value"] = st.truncate(f"<#{s.channel_id}>\n" + "\n".join(lines), st.FIELD_VALUE)
+    if failing:
+        rows = [
+            f"`{f.key}` · {st.truncate(st.inert(f.last_error or 'error'), 120)} · "
+            f"retry <t:{int(f.next_check_at.timestamp())}:R>"
+            for f in failing
+        ]
+        fields.append(
+            {"name": "Feeds failing", "value": _fit_lines(rows, st.FIELD_VALUE), "inline": False}
+        )
+    description = None if statuses else "No channel is set up yet: run `/brief setup`."
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "title": "techbrief status",
+        "color": BRAND,
+        "fields": fields,
+        "timestamp": now.isoformat(),
+    }
+    if description:
+        embed["description"] = description
+    return embed

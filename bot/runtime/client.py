@@ -18,12 +18,17 @@ from bot.runtime.extensions import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
+# How long discord.py waits after the last GUILD_CREATE before it calls the bot ready (its
+# default is 2 s per shard). With only the guilds intent nothing is chunked, and a guild that
+# arrives after readiness is still cached (dispatched as guild_available), so the wait only
+# delays /healthz turning healthy; half a second still absorbs Discord's GUILD_CREATE burst.
+GUILD_READY_TIMEOUT_S = 0.5
 
 
 class TimedTree(app_commands.CommandTree["TechbriefBot"]):
     """Records how long each interaction takes to handle (Discord allows 3 s to acknowledge)."""
 
-    async def _call(self, interaction: discord.Interaction) -> None:
+    async def _call(self, interaction: discord.Interaction[TechbriefBot]) -> None:
         started = time.monotonic()
         try:
             await super()._call(interaction)
@@ -55,7 +60,13 @@ def intents() -> discord.Intents:
 
 
 class TechbriefBot(commands.AutoShardedBot):
-    def __init__(self, services: Services, *, extensions: Sequence[str] = EXTENSIONS) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        extensions: Sequence[str] = EXTENSIONS,
+        guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -64,9 +75,11 @@ class TechbriefBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             http_trace=_trace(services),
             shard_count=services.settings.discord.shard_count,
+            guild_ready_timeout=guild_ready_timeout,
             activity=discord.Activity(type=discord.ActivityType.watching, name="engineering blogs"),
         )
         self.services = services
+        services.discord_http = self.http
         self.extension_names = tuple(extensions)
         self.failed_extensions: dict[str, str] = {}
 

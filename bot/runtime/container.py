@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -10,13 +12,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from discord.http import HTTPClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.core.bookmarks import BookmarkService
+from bot.core.brief_service import BriefService
 from bot.core.catalog import load_catalog
 from bot.core.models import CatalogFeed
 from bot.runtime.metrics import Metrics
+from bot.runtime.pacer import RatePacer
+from bot.runtime.publisher import Publisher
 from bot.settings import Settings
+from bot.storage.briefs_repo import BriefRepository
 from bot.storage.engine import create_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -36,10 +44,14 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
+    briefs: BriefService | None = None
+    bookmarks: BookmarkService | None = None
+    publisher: Publisher | None = None
+    discord_http: HTTPClient | None = None  # bound by the Discord client once it exists
     drainers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    job_factories: list[Callable[[Any], list[tuple[str, float, Callable[[], Awaitable[object]]]]]] = (
-        field(default_factory=list)
-    )
+    job_factories: list[
+        Callable[[Any], list[tuple[str, float, Callable[[], Awaitable[object]]]]]
+    ] = field(default_factory=list)
 
     def jobs(self, bot: Any) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
         """Periodic jobs every feature registered, given the running bot."""
@@ -49,6 +61,25 @@ class Services:
         """Let in-flight work (message sends) finish before the connection closes."""
         for drainer in self.drainers:
             await drainer()
+
+    def require_discord(self) -> HTTPClient:
+        if self.discord_http is None:
+            raise RuntimeError("no Discord client is bound to the services")
+        return self.discord_http
+
+    def bookmark_service(self) -> BookmarkService:
+        assert self.bookmarks is not None
+        return self.bookmarks
+
+    def brief_service(self) -> BriefService:
+        assert self.briefs is not None
+        return self.briefs
+
+    async def deliver_tick(self) -> None:
+        """Plan due briefs into the outbox, then send what the outbox holds."""
+        await self.brief_service().plan_due()
+        if self.publisher is not None:
+            await self.publisher.run_once()
 
     async def database_ok(self) -> bool:
         async with self.engine.connect() as conn:
@@ -62,15 +93,49 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     catalog = load_catalog(Path(settings.catalog.path))
     engine = create_engine(
-        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size,
+        settings.database.url,
+        echo=settings.database.echo,
+        pool_size=settings.database.pool_size,
         busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
     )
     services = Services(
-        settings=settings, engine=engine, sessions=session_factory(engine), metrics=Metrics(),
-        catalog=catalog, clock=clock,
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        metrics=Metrics(),
+        catalog=catalog,
+        clock=clock,
+    )
+    install_briefs(services)
+    services.bookmarks = BookmarkService(
+        services.sessions, per_user_cap=settings.bookmarks.per_user_cap, clock=clock
     )
     try:
         async with services.exit_stack:
             yield services
     finally:
         await engine.dispose()
+
+
+def install_briefs(services: Services) -> None:
+    settings = services.settings
+    repo = BriefRepository(services.sessions)
+    services.briefs = BriefService(
+        repo,
+        clock=services.clock,
+        per_source_cap=settings.brief.per_source_cap,
+        post_when_empty=settings.brief.post_when_empty,
+    )
+    services.publisher = Publisher(
+        services.require_discord,
+        repo,
+        services.metrics,
+        services.clock,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+        workers=settings.discord.send_workers,
+        pacer=RatePacer(settings.discord.rest_rate_per_s),
+    )
+    services.drainers.append(services.publisher.drain)
+    services.job_factories.append(
+        lambda _bot: [("briefs", settings.scheduler.tick_seconds, services.deliver_tick)]
+    )

@@ -13,16 +13,24 @@ from bot.core.errors import NotFoundError, TechbriefError, UserInputError
 log = logging.getLogger(__name__)
 
 
+# discord.py's attribute names differ from what Discord's UI shows in a few places.
+UI_NAMES = {"manage_guild": "Manage Server", "manage_messages": "Manage Messages"}
+
+
+def permission_name(attr: str) -> str:
+    return UI_NAMES.get(attr, attr.replace("_", " ").title())
+
+
 def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
     """The message for the user, and whether this was unexpected (log a traceback)."""
     original = getattr(error, "original", error)
     if isinstance(original, UserInputError | NotFoundError):
         return str(original), False
     if isinstance(error, app_commands.MissingPermissions):
-        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        perms = ", ".join(permission_name(p) for p in error.missing_permissions)
         return f"You need the **{perms}** permission to use this command.", False
     if isinstance(error, app_commands.BotMissingPermissions):
-        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        perms = ", ".join(permission_name(p) for p in error.missing_permissions)
         return f"I am missing the **{perms}** permission here.", False
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works inside a server.", False

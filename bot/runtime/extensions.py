@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-EXTENSIONS: tuple[str, ...] = ("cogs.help",)
+EXTENSIONS: tuple[str, ...] = ("cogs.help", "cogs.briefs")

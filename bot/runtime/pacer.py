@@ -1,0 +1,30 @@
+"""A token bucket in front of Discord's global limit (50 requests/s per bot token).
+
+discord.py learns per-route buckets from headers, but it only discovers the global limit by
+hitting it; with many sends in flight that is a 429 storm. Pacing below the limit avoids it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class RatePacer:
+    def __init__(self, rate_per_s: float, burst: int | None = None) -> None:
+        self.rate = rate_per_s
+        self.capacity = float(burst if burst is not None else max(1, int(rate_per_s)))
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)

@@ -1,0 +1,230 @@
+"""Sends the outbox to Discord: exactly once per channel, resumable message by message.
+
+Every message carries a deterministic nonce (delivery id + index) with enforce_nonce, so a
+resend after a crash between "sent" and "recorded" is deduplicated by Discord itself. 403/404
+pause the channel's subscription and tell the guild once; they are never retried in a loop.
+5xx is retried with backoff; 429 is discord.py's rate limiter's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import discord
+from discord.http import HTTPClient, Route
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from bot.core.render import MessageSpec
+from bot.runtime.metrics import Metrics
+from bot.runtime.pacer import RatePacer
+from bot.storage.briefs_repo import BriefRepository
+from bot.storage.models import Delivery
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+THREAD_ALREADY_CREATED = 160004
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
+
+
+def nonce_for(delivery_id: int, index: int) -> str:
+    return f"tb{delivery_id}.{index}"[:25]
+
+
+class ChannelGone(Exception):
+    """403/404 on the channel itself: the subscription must pause."""
+
+
+class Publisher:
+    def __init__(
+        self,
+        http: Callable[[], HTTPClient],
+        repo: BriefRepository,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        *,
+        owner: str,
+        workers: int = 16,
+        pacer: RatePacer | None = None,
+    ) -> None:
+        self._http = http
+        self._repo = repo
+        self._metrics = metrics
+        self._clock = clock
+        self._owner = owner
+        self._workers = asyncio.Semaphore(workers)
+        self._pacer = pacer
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def run_once(self, limit: int = 500) -> int:
+        """Send what is due now; returns how many deliveries were attempted."""
+        if self._stopping:
+            return 0
+        rows = await self._repo.lease_deliveries(self._clock(), self._owner, limit=limit)
+        tasks = [asyncio.create_task(self._guarded(row)) for row in rows]
+        self._inflight.update(tasks)
+        for task in tasks:
+            task.add_done_callback(self._inflight.discard)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return len(rows)
+
+    async def drain(self) -> None:
+        self._stopping = True
+        if self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    async def _guarded(self, row: Delivery) -> None:
+        async with self._workers:
+            try:
+                await self.deliver(row)
+            except Exception:
+                log.exception("delivery failed unexpectedly", extra={"delivery": row.id})
+                await self._repo.retry_later(
+                    row.id, self._clock() + timedelta(minutes=5), "unexpected error"
+                )
+
+    async def _request(self, route: Route, **kw: Any) -> Any:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(3),
+            wait=wait_exponential_jitter(initial=0.5, max=4),
+            retry=retry_if_exception_type(discord.DiscordServerError),
+            reraise=True,
+        ):
+            with attempt:
+                if self._pacer is not None:
+                    await self._pacer.wait()
+                return await self._http().request(route, **kw)
+        raise AssertionError("unreachable")
+
+    async def _send(self, channel_id: int, spec: MessageSpec, nonce: str) -> int:
+        payload: dict[str, Any] = {
+            "embeds": list(spec.embeds),
+            "components": list(spec.components),
+            "nonce": nonce,
+            "enforce_nonce": True,
+            "allowed_mentions": NO_MENTIONS,
+        }
+        if spec.content:
+            payload["content"] = spec.content
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        data = await self._request(route, json=payload)
+        return int(data["id"])
+
+    async def _thread(self, channel_id: int, message_id: int, name: str) -> int | None:
+        route = Route(
+            "POST",
+            "/channels/{channel_id}/messages/{message_id}/threads",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        try:
+            data = await self._request(route, json={"name": name, "auto_archive_duration": 1440})
+        except discord.Forbidden:
+            return None  # no thread permission: the stories follow in the channel
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_ALREADY_CREATED:
+                return message_id  # a thread started from a message shares its id
+            raise
+        return int(data["id"])
+
+    async def deliver(self, row: Delivery) -> None:
+        payload = row.payload
+        specs: list[tuple[str, MessageSpec]] = []
+        if payload.get("header"):
+            specs.append(("header", MessageSpec.from_dict(payload["header"])))
+        specs += [("batch", MessageSpec.from_dict(b)) for b in payload.get("batches", [])]
+        thread_id = row.thread_id
+        try:
+            for index, (kind, spec) in enumerate(specs):
+                if index < row.progress:
+                    continue
+                target = row.channel_id if kind == "header" or thread_id is None else thread_id
+                try:
+                    message_id = await self._send(target, spec, nonce_for(row.id, index))
+                except (discord.Forbidden, discord.NotFound) as exc:
+                    if target != row.channel_id:
+                        # The thread went away: the rest of the brief goes to the channel.
+                        thread_id = None
+                        message_id = await self._send(
+                            row.channel_id, spec, nonce_for(row.id, index)
+                        )
+                    else:
+                        raise ChannelGone(_reason(exc)) from exc
+                new_thread = None
+                if kind == "header" and payload.get("thread_name") and len(specs) > 1:
+                    new_thread = await self._thread(
+                        row.channel_id, message_id, payload["thread_name"]
+                    )
+                    thread_id = new_thread
+                await self._repo.record_progress(
+                    row.id, progress=index + 1, message_id=message_id, thread_id=new_thread
+                )
+                self._metrics.messages_sent.labels(kind=row.kind).inc()
+        except ChannelGone as exc:
+            await self._pause(row, str(exc))
+            return
+        except discord.DiscordServerError as exc:
+            await self._later(row, f"Discord error {exc.status}")
+            return
+        except discord.HTTPException as exc:
+            # A 4xx other than 403/404 means the payload itself is wrong: retrying cannot help.
+            log.error(
+                "Discord refused a message",
+                extra={"delivery": row.id, "status": exc.status, "code": exc.code},
+            )
+            await self._repo.finish(row.id, "dead", self._clock(), f"{exc.status}: {exc.text}")
+            return
+        except (TimeoutError, OSError) as exc:
+            await self._later(row, f"network error: {type(exc).__name__}")
+            return
+        await self._repo.finish(row.id, "sent", self._clock())
+
+    async def _later(self, row: Delivery, error: str) -> None:
+        if row.attempts + 1 >= MAX_ATTEMPTS:
+            await self._repo.finish(row.id, "dead", self._clock(), error)
+            return
+        delay = min(30 * 2**row.attempts, 3600) * random.uniform(0.8, 1.2)
+        await self._repo.retry_later(row.id, self._clock() + timedelta(seconds=delay), error)
+
+    async def _pause(self, row: Delivery, reason: str) -> None:
+        now = self._clock()
+        await self._repo.finish(row.id, "dead", now, reason)
+        first = await self._repo.pause(row.channel_id, reason, now)
+        log.warning("channel paused", extra={"channel_id": row.channel_id, "reason": reason})
+        if first and row.subscription_id is not None:
+            await self._tell_guild(row, reason)
+
+    async def _tell_guild(self, row: Delivery, reason: str) -> None:
+        sub = await self._repo.get(row.channel_id)
+        if sub is None:
+            return
+        system = await self._repo.system_channel(sub.guild_id)
+        if system is None or system == row.channel_id:
+            return
+        text = (
+            f"techbrief cannot post in <#{row.channel_id}> ({reason}), so its briefs are "
+            "paused. Give me View Channel, Send Messages and Embed Links there, then run "
+            "`/brief setup` in that channel again. `/brief status` shows the details."
+        )
+        try:
+            await self._send(system, MessageSpec(content=text), f"tbp{row.id}"[:25])
+        except discord.HTTPException:
+            log.info("could not tell the guild about the pause", extra={"guild": sub.guild_id})
+
+
+def _reason(exc: discord.HTTPException) -> str:
+    if isinstance(exc, discord.NotFound):
+        return "the channel no longer exists (404 Unknown Channel)"
+    return f"missing access to the channel (403: {exc.text or 'Forbidden'})"

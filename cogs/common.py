@@ -1,0 +1,134 @@
+"""Small helpers every cog shares: ephemeral replies, embeds from core payloads, guild context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.core.errors import UserInputError
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def require_manage_server(interaction: discord.Interaction[Any]) -> bool:
+    """Admin commands: default permissions can be overridden per server, so check again here.
+
+    `interaction.permissions` is what Discord resolved for the member in that channel, which
+    is reliable even without the members intent.
+    """
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    if not interaction.permissions.manage_guild:
+        raise app_commands.MissingPermissions(["manage_guild"])
+    return True
+
+
+def guild_id_of(interaction: discord.Interaction[Any]) -> int:
+    if interaction.guild_id is None:
+        raise UserInputError("This command only works inside a server.")
+    return interaction.guild_id
+
+
+async def reply(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    embed: dict[str, Any] | None = None,
+    view: discord.ui.View | None = None,
+    file: discord.File | None = None,
+) -> None:
+    """Ephemeral answer whether or not the interaction was deferred."""
+    kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": NO_MENTIONS}
+    if content is not None:
+        kwargs["content"] = content
+    if embed is not None:
+        kwargs["embed"] = discord.Embed.from_dict(embed)
+    if view is not None:
+        kwargs["view"] = view
+    if file is not None:
+        kwargs["file"] = file
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs)
+    else:
+        await interaction.response.send_message(**kwargs)
+
+
+async def defer(interaction: discord.Interaction[Any]) -> None:
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+
+def check_postable(channel: discord.abc.GuildChannel, me: discord.Member | None) -> list[str]:
+    """What the bot lacks to post briefs in `channel` (empty when all is well)."""
+    if me is None:
+        return []
+    perms = channel.permissions_for(me)
+    missing = [
+        name
+        for name, ok in (
+            ("View Channel", perms.view_channel),
+            ("Send Messages", perms.send_messages),
+            ("Embed Links", perms.embed_links),
+        )
+        if not ok
+    ]
+    return missing
+
+
+def can_thread(channel: discord.abc.GuildChannel, me: discord.Member | None) -> bool:
+    if me is None:
+        return True
+    perms = channel.permissions_for(me)
+    return bool(perms.create_public_threads and perms.send_messages_in_threads)
+
+
+class ConfirmView(discord.ui.View):
+    """Two buttons only the invoker can press; disabled when they time out."""
+
+    def __init__(self, owner_id: int, *, confirm_label: str, timeout: float = 60) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.confirmed: bool | None = None
+        self.confirm.label = confirm_label
+        self.message: discord.InteractionMessage | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(
+                "Only the person who ran the command can press these.", ephemeral=True
+            )
+            return False
+        return True
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
+    async def confirm(
+        self, interaction: discord.Interaction[Any], _b: discord.ui.Button[Any]
+    ) -> None:
+        self.confirmed = True
+        await self._finish(interaction)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(
+        self, interaction: discord.Interaction[Any], _b: discord.ui.Button[Any]
+    ) -> None:
+        self.confirmed = False
+        await self._finish(interaction)
+
+    async def _finish(self, interaction: discord.Interaction[Any]) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        await interaction.response.edit_message(view=self)
+        self.stop()
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.message is not None:
+            try:
+                await self.message.edit(view=self)
+            except discord.HTTPException:
+                pass

@@ -1,0 +1,220 @@
+"""The daily brief end to end: slash-command set-up, real discord.py, fake Discord, real SQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.runtime.client import TechbriefBot
+from bot.runtime.container import Services
+from bot.runtime.publisher import Publisher
+from bot.storage.models import Feed
+from tests.botharness import Clock, answer_text, running_bot
+from tests.briefs.helpers import add_story
+from tests.fakediscord import EPHEMERAL, Channel, FakeDiscord
+from tests.fakediscord import permissions as P
+
+pytest_plugins = ["tests.fakediscord.fixtures"]
+
+MESSAGES = "POST /channels/{channel_id}/messages"
+THREADS = "POST /channels/{channel_id}/messages/{message_id}/threads"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))  # 08:00 in Berlin
+
+
+@pytest.fixture
+async def bot(
+    fake_discord: FakeDiscord, sqlite_url: str, tmp_path: Path, clock: Clock
+) -> AsyncIterator[tuple[TechbriefBot, Services]]:
+    async with running_bot(fake_discord, sqlite_url, tmp_path, clock=clock, migrate=True) as pair:
+        yield pair
+
+
+async def new_channel(fake: FakeDiscord, name: str, deny: int = 0) -> Channel:
+    """A channel created while the bot runs (Discord sends CHANNEL_CREATE)."""
+    channel = fake.guild.add_channel(name)
+    if deny:
+        fake.deny_bot(channel, deny)
+    await fake.dispatch("CHANNEL_CREATE", channel.payload(), guild_id=fake.guild.id)
+    return channel
+
+
+async def feed_id(services: Services, key: str) -> int:
+    from sqlalchemy import select
+
+    async with services.sessions() as s:
+        return int((await s.execute(select(Feed.id).where(Feed.key == key))).scalar_one())
+
+
+async def setup(fake: FakeDiscord, channel_id: int, **options: str) -> None:
+    args = {"channel": str(channel_id), "time": "09:00", "timezone": "Europe/Berlin", **options}
+    record = await fake.interact_command("brief setup", args, member_permissions=P.MANAGE_GUILD)
+    assert record.ephemeral, record
+    text = await answer_text(fake, record)
+    assert "every day at 09:00" in text or "as it arrives" in text, text
+
+
+async def test_setup_then_exactly_one_brief_at_the_local_time(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+) -> None:
+    _bot, services = bot
+    channel = fake_discord.channel
+    await setup(fake_discord, channel.id)
+    netflix = await feed_id(services, "netflix")
+    await add_story(services.sessions, netflix, "Data Mesh at Netflix @everyone **bold**")
+    await add_story(services.sessions, netflix, "Chaos engineering, revisited")
+    await services.deliver_tick()
+    assert fake_discord.sent(MESSAGES, channel_id=channel.id) == []  # 08:00: not yet
+    clock.advance(hours=1)
+    await services.deliver_tick()
+    await services.deliver_tick()  # a second tick must not repeat anything
+    headers = fake_discord.sent(MESSAGES, channel_id=channel.id)
+    assert len(headers) == 1
+    header = headers[0]
+    assert header.body["allowed_mentions"] == {"parse": []}
+    assert header.body["enforce_nonce"] is True and header.body["nonce"]
+    title = header.embeds[0]["title"]
+    assert title.startswith("Tech Brief · Sun 22 Nov 2026 · 2 new stories from 1 source")
+    description = header.embeds[0]["description"]
+    assert "@everyone" not in description and "\\*\\*bold\\*\\*" in description
+    (thread_req,) = fake_discord.sent(THREADS)
+    thread_id = next(m.channel_id for m in fake_discord.requests
+                     if m.route == MESSAGES and m.channel_id != channel.id)
+    stories = fake_discord.sent(MESSAGES, channel_id=thread_id)
+    assert len(stories) == 1 and len(stories[0].embeds) == 2
+    buttons = [c for row in stories[0].body["components"] for c in row["components"]]
+    assert all(b["custom_id"].startswith("tb:bm:") for b in buttons) and len(buttons) == 2
+    assert all("@everyone" not in e["title"] for e in stories[0].embeds)
+    assert thread_req.body["name"].startswith("Tech Brief")
+
+
+async def test_no_thread_permission_posts_stories_in_the_channel(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+) -> None:
+    _bot, services = bot
+    channel = await new_channel(fake_discord, "no-threads", deny=P.CREATE_PUBLIC_THREADS)
+    await setup(fake_discord, channel.id)
+    netflix = await feed_id(services, "netflix")
+    for n in range(12):
+        await add_story(services.sessions, netflix, f"Story {n}")
+    result = await services.brief_service().plan_now(channel.id)
+    assert result.planned
+    await services.publisher.run_once()  # type: ignore[union-attr]
+    sent = fake_discord.sent(MESSAGES, channel_id=channel.id)
+    # header + 5 capped stories (per_source_cap 5) in one batch message
+    assert len(sent) == 2
+    assert sum(len(m.embeds) for m in sent[1:]) == 5
+    assert "and 7 more" in sent[0].embeds[0]["description"]
+
+
+async def test_forbidden_channel_is_paused_and_others_still_get_theirs(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+) -> None:
+    _bot, services = bot
+    good = fake_discord.channel
+    bad = await new_channel(fake_discord, "locked")
+    await setup(fake_discord, good.id)
+    await setup(fake_discord, bad.id)
+    fake_discord.faults.forbid_channel(bad.id)
+    await add_story(services.sessions, await feed_id(services, "toss"), "토스의 새 결제 시스템")
+    clock.advance(hours=1)
+    await services.deliver_tick()
+    clock.advance(days=1)
+    await add_story(services.sessions, await feed_id(services, "toss"), "둘째 날")
+    await services.deliver_tick()
+    assert len(fake_discord.sent(MESSAGES, channel_id=good.id)) == 2
+    bad_attempts = [r for r in fake_discord.requests if r.channel_id == bad.id]
+    assert len(bad_attempts) == 1  # paused after the first 403: no retry loop
+    sub = await services.brief_service().repo.get(bad.id)
+    assert sub is not None and sub.paused_reason and "403" in sub.paused_reason
+    status = await fake_discord.interact_command("brief status", {},
+                                                 member_permissions=P.MANAGE_GUILD)
+    assert "Paused" in await answer_text(fake_discord, status)
+
+
+async def test_restart_mid_fanout_every_channel_exactly_once(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+) -> None:
+    _bot, services = bot
+    channels = [await new_channel(fake_discord, f"c{n}") for n in range(12)]
+    for ch in channels:
+        await setup(fake_discord, ch.id)
+    netflix = await feed_id(services, "netflix")
+    for n in range(3):
+        await add_story(services.sessions, netflix, f"Story {n}")
+    clock.advance(hours=1)
+    await services.brief_service().plan_due()
+    repo = services.brief_service().repo
+    first = Publisher(services.require_discord, repo, services.metrics, clock, owner="first",
+                      workers=4)
+    task = asyncio.create_task(first.run_once())
+    await fake_discord.wait_until(lambda: len(fake_discord.sent(MESSAGES)) >= 7, timeout=10)
+    task.cancel()  # the process dies mid fan-out
+    await asyncio.gather(task, return_exceptions=True)
+    clock.advance(minutes=5)  # the dead sender's leases expire
+    second = Publisher(services.require_discord, repo, services.metrics, clock, owner="second")
+    await second.run_once()
+    for ch in channels:
+        live = [m for m in fake_discord.messages(ch.id) if m.payload.get("embeds")]
+        assert len(live) == 1, f"channel {ch.id} got {len(live)} headers"
+        threads = [r for r in fake_discord.sent(THREADS, channel_id=ch.id) if r.status < 300]
+        assert len(threads) == 1
+    assert await repo.outstanding() == 0
+
+
+async def test_realtime_mode_posts_each_story(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+) -> None:
+    _bot, services = bot
+    channel = fake_discord.channel
+    await setup(fake_discord, channel.id, mode="realtime")
+    netflix = await feed_id(services, "netflix")
+    await add_story(services.sessions, netflix, "First")
+    await services.deliver_tick()
+    await add_story(services.sessions, netflix, "Second")
+    await services.deliver_tick()
+    sent = fake_discord.sent(MESSAGES, channel_id=channel.id)
+    assert [m.embeds[0]["title"] for m in sent] == ["First", "Second"]
+
+
+async def test_admin_commands_need_manage_server(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    record = await fake_discord.interact_command(
+        "brief setup", {"channel": str(fake_discord.channel.id), "time": "09:00",
+                        "timezone": "UTC"}, member_permissions=0,
+    )
+    assert record.ephemeral and "Manage Server" in await answer_text(fake_discord, record)
+
+
+async def test_bad_time_gets_a_clear_ephemeral_answer(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    record = await fake_discord.interact_command(
+        "brief setup", {"channel": str(fake_discord.channel.id), "time": "9am",
+                        "timezone": "Europe/Berlin"}, member_permissions=P.MANAGE_GUILD,
+    )
+    assert "HH:MM" in await answer_text(fake_discord, record)
+    assert record.flags is not None and record.flags & EPHEMERAL
+
+
+async def test_timezone_autocomplete(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    record = await fake_discord.interact_autocomplete(
+        "brief setup", {"channel": str(fake_discord.channel.id), "time": "09:00",
+                        "timezone": "berl"}, focused="timezone",
+    )
+    assert [c["value"] for c in record.choices] == ["Europe/Berlin"]

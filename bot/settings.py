@@ -48,7 +48,7 @@ class DiscordSettings(_Section):
     sync_commands_on_start: bool = False
     sync_guild_id: int | None = None
     shard_count: int | None = Field(default=None, ge=1)
-    rest_rate_per_s: float = Field(default=45, gt=0, le=50)
+    rest_rate_per_s: float = Field(default=49, gt=0, le=50)
     send_workers: int = Field(default=16, ge=1, le=256)
 
     @field_validator("api_base")

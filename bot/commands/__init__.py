@@ -9,6 +9,6 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 
 def registry() -> list[Register]:
-    from bot.commands import discord_cmds
+    from bot.commands import briefs_cli, discord_cmds
 
-    return [discord_cmds.register]
+    return [discord_cmds.register, briefs_cli.register]

@@ -50,8 +50,14 @@ class BriefRepository:
         async with self.sessions.begin() as s:
             guild = await s.get(Guild, guild_id)
             if guild is None:
-                s.add(Guild(id=guild_id, name=name[:100], system_channel_id=system_channel_id,
-                            joined_at=now))
+                s.add(
+                    Guild(
+                        id=guild_id,
+                        name=name[:100],
+                        system_channel_id=system_channel_id,
+                        joined_at=now,
+                    )
+                )
             else:
                 guild.name = name[:100]
                 guild.system_channel_id = system_channel_id
@@ -79,34 +85,46 @@ class BriefRepository:
     # -- subscriptions -------------------------------------------------------------------
     async def get(self, channel_id: int) -> Subscription | None:
         async with self.sessions() as s:
-            return (await s.execute(
-                select(Subscription).where(Subscription.channel_id == channel_id)
-            )).scalar_one_or_none()
+            return (
+                await s.execute(select(Subscription).where(Subscription.channel_id == channel_id))
+            ).scalar_one_or_none()
 
     async def for_guild(self, guild_id: int) -> list[Subscription]:
         async with self.sessions() as s:
             rows = await s.execute(
-                select(Subscription).where(Subscription.guild_id == guild_id)
+                select(Subscription)
+                .where(Subscription.guild_id == guild_id)
                 .order_by(Subscription.channel_id)
             )
             return list(rows.scalars())
 
     async def upsert(
-        self, *, guild_id: int, channel_id: int, mode: str, timezone: str, brief_time: str,
-        next_brief_at: datetime | None, feed_ids: Sequence[int] | None, created_by: int | None,
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        mode: str,
+        timezone: str,
+        brief_time: str,
+        next_brief_at: datetime | None,
+        feed_ids: Sequence[int] | None,
+        created_by: int | None,
         now: datetime,
     ) -> tuple[Subscription, bool]:
         """Create or reconfigure a channel. A new channel starts at the current watermark."""
         async with self.sessions.begin() as s:
-            sub = (await s.execute(
-                select(Subscription).where(Subscription.channel_id == channel_id)
-            )).scalar_one_or_none()
+            sub = (
+                await s.execute(select(Subscription).where(Subscription.channel_id == channel_id))
+            ).scalar_one_or_none()
             created = sub is None
             if sub is None:
                 top = (await s.execute(select(func.max(Story.id)))).scalar()
                 sub = Subscription(
-                    guild_id=guild_id, channel_id=channel_id, watermark=int(top or 0),
-                    created_by=created_by, created_at=now,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    watermark=int(top or 0),
+                    created_by=created_by,
+                    created_at=now,
                 )
                 s.add(sub)
             sub.mode = mode
@@ -131,9 +149,9 @@ class BriefRepository:
         self, channel_id: int, *, all_sources: bool, feed_ids: Sequence[int], now: datetime
     ) -> None:
         async with self.sessions.begin() as s:
-            sub = (await s.execute(
-                select(Subscription).where(Subscription.channel_id == channel_id)
-            )).scalar_one()
+            sub = (
+                await s.execute(select(Subscription).where(Subscription.channel_id == channel_id))
+            ).scalar_one()
             sub.all_sources = all_sources
             sub.feeds = [SubscriptionFeed(feed_id=f) for f in dict.fromkeys(feed_ids)]
             sub.updated_at = now
@@ -141,9 +159,11 @@ class BriefRepository:
     async def set_filter(self, channel_id: int, kind: str, keyword: str | None) -> None:
         """Add a keyword (kind include/exclude), or clear all filters when keyword is None."""
         async with self.sessions.begin() as s:
-            sub_id = (await s.execute(
-                select(Subscription.id).where(Subscription.channel_id == channel_id)
-            )).scalar_one()
+            sub_id = (
+                await s.execute(
+                    select(Subscription.id).where(Subscription.channel_id == channel_id)
+                )
+            ).scalar_one()
             if keyword is None:
                 await s.execute(
                     delete(SubscriptionFilter).where(SubscriptionFilter.subscription_id == sub_id)
@@ -166,7 +186,8 @@ class BriefRepository:
     async def resume(self, channel_id: int, now: datetime) -> None:
         async with self.sessions.begin() as s:
             await s.execute(
-                update(Subscription).where(Subscription.channel_id == channel_id)
+                update(Subscription)
+                .where(Subscription.channel_id == channel_id)
                 .values(paused_reason=None, paused_at=None, updated_at=now)
             )
 
@@ -175,13 +196,16 @@ class BriefRepository:
         newer = exists().where(Story.id > Subscription.watermark)
         async with self.sessions() as s:
             rows = await s.execute(
-                select(Subscription).where(
+                select(Subscription)
+                .where(
                     Subscription.paused_reason.is_(None),
                     or_(
                         and_(Subscription.mode == "brief", Subscription.next_brief_at <= now),
                         and_(Subscription.mode == "realtime", newer),
                     ),
-                ).order_by(Subscription.next_brief_at, Subscription.id).limit(limit)
+                )
+                .order_by(Subscription.next_brief_at, Subscription.id)
+                .limit(limit)
             )
             return list(rows.scalars())
 
@@ -214,31 +238,42 @@ class BriefRepository:
             rows = await s.execute(
                 select(Story, Feed.key, Feed.title, Feed.color, StorySummary.data)
                 .join(Feed, Feed.id == Story.feed_id)
-                .outerjoin(StorySummary, and_(StorySummary.story_id == Story.id,
-                                              StorySummary.content_hash == Story.content_hash))
-                .where(*conditions).order_by(Story.id).limit(limit)
-            )
-            return [
-                StoryView(
-                    id=story.id, source_key=key, source_name=title, source_color=color,
-                    title=story.title, url=story.url, author=story.author,
-                    published_at=story.published_at, summary=story.summary,
-                    image_url=story.image_url, tags=tuple(t.tag for t in story.tags),
-                    digest=digest,
+                .outerjoin(
+                    StorySummary,
+                    and_(
+                        StorySummary.story_id == Story.id,
+                        StorySummary.content_hash == Story.content_hash,
+                    ),
                 )
-                for story, key, title, color, digest in rows.all()
-            ]
+                .where(*conditions)
+                .order_by(Story.id)
+                .limit(limit)
+            )
+            return [_view(story, key, title, color, digest)
+                    for story, key, title, color, digest in rows.all()]
 
     async def count_pending(self, sub: Subscription) -> int:
         async with self.sessions() as s:
-            return int((await s.execute(
-                select(func.count()).select_from(Story)
-                .where(Story.id > sub.watermark, self._visible(sub))
-            )).scalar() or 0)
+            return int(
+                (
+                    await s.execute(
+                        select(func.count())
+                        .select_from(Story)
+                        .where(Story.id > sub.watermark, self._visible(sub))
+                    )
+                ).scalar()
+                or 0
+            )
 
     async def commit_plan(
-        self, sub_id: int, *, expected_watermark: int, new_watermark: int,
-        next_brief_at: datetime | None, deliveries: Sequence[PlannedDelivery], channel_id: int,
+        self,
+        sub_id: int,
+        *,
+        expected_watermark: int,
+        new_watermark: int,
+        next_brief_at: datetime | None,
+        deliveries: Sequence[PlannedDelivery],
+        channel_id: int,
         now: datetime,
     ) -> bool:
         """Advance the watermark and write the outbox atomically; False if someone else did."""
@@ -249,20 +284,30 @@ class BriefRepository:
                     values["next_brief_at"] = next_brief_at
                 moved = await s.execute(
                     update(Subscription)
-                    .where(Subscription.id == sub_id,
-                           Subscription.watermark == expected_watermark)
+                    .where(Subscription.id == sub_id, Subscription.watermark == expected_watermark)
                     .values(**values)
                 )
                 if not moved.rowcount:  # type: ignore[attr-defined]
                     await s.rollback()
                     return False
                 for d in deliveries:
-                    s.add(Delivery(
-                        subscription_id=sub_id, channel_id=channel_id, dedupe_key=d.dedupe_key,
-                        kind=d.kind, story_from=d.story_from, story_to=d.story_to,
-                        payload=d.payload, status="pending", progress=0, message_ids=[],
-                        attempts=0, created_at=now, next_attempt_at=now,
-                    ))
+                    s.add(
+                        Delivery(
+                            subscription_id=sub_id,
+                            channel_id=channel_id,
+                            dedupe_key=d.dedupe_key,
+                            kind=d.kind,
+                            story_from=d.story_from,
+                            story_to=d.story_to,
+                            payload=d.payload,
+                            status="pending",
+                            progress=0,
+                            message_ids=[],
+                            attempts=0,
+                            created_at=now,
+                            next_attempt_at=now,
+                        )
+                    )
         except IntegrityError:
             return False  # the same (channel, dedupe key) is already in the outbox
         return True
@@ -270,7 +315,8 @@ class BriefRepository:
     async def reschedule(self, sub_id: int, next_brief_at: datetime, now: datetime) -> None:
         async with self.sessions.begin() as s:
             await s.execute(
-                update(Subscription).where(Subscription.id == sub_id)
+                update(Subscription)
+                .where(Subscription.id == sub_id)
                 .values(next_brief_at=next_brief_at, updated_at=now)
             )
 
@@ -280,11 +326,16 @@ class BriefRepository:
     ) -> list[Delivery]:
         """Claim sendable rows; a crashed sender's lease expires and another takes over."""
         until = now + timedelta(seconds=lease_seconds)
-        claimable = select(Delivery.id).where(
-            Delivery.status == "pending",
-            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-        ).order_by(Delivery.id).limit(limit)
+        claimable = (
+            select(Delivery.id)
+            .where(
+                Delivery.status == "pending",
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
         async with self.sessions.begin() as s:
             if s.get_bind().dialect.name == "postgresql":
                 claimable = claimable.with_for_update(skip_locked=True)
@@ -292,15 +343,21 @@ class BriefRepository:
             if not ids:
                 return []
             await s.execute(
-                update(Delivery).where(Delivery.id.in_(ids))
+                update(Delivery)
+                .where(Delivery.id.in_(ids))
                 .values(lease_owner=owner, lease_until=until)
             )
-            rows = await s.execute(select(Delivery).where(Delivery.id.in_(ids))
-                                   .order_by(Delivery.id))
+            rows = await s.execute(
+                select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
+            )
             return list(rows.scalars())
 
     async def record_progress(
-        self, delivery_id: int, *, progress: int, message_id: int | None,
+        self,
+        delivery_id: int,
+        *,
+        progress: int,
+        message_id: int | None,
         thread_id: int | None = None,
     ) -> None:
         async with self.sessions.begin() as s:
@@ -312,13 +369,19 @@ class BriefRepository:
             if thread_id is not None:
                 row.thread_id = thread_id
 
-    async def finish(self, delivery_id: int, status: str, now: datetime,
-                     error: str | None = None) -> None:
+    async def finish(
+        self, delivery_id: int, status: str, now: datetime, error: str | None = None
+    ) -> None:
         async with self.sessions.begin() as s:
             await s.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(
-                    status=status, sent_at=now if status == "sent" else None,
-                    last_error=error, lease_owner=None, lease_until=None,
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(
+                    status=status,
+                    sent_at=now if status == "sent" else None,
+                    last_error=error,
+                    lease_owner=None,
+                    lease_until=None,
                 )
             )
 
@@ -342,9 +405,16 @@ class BriefRepository:
 
     async def outstanding(self) -> int:
         async with self.sessions() as s:
-            return int((await s.execute(
-                select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
-            )).scalar() or 0)
+            return int(
+                (
+                    await s.execute(
+                        select(func.count())
+                        .select_from(Delivery)
+                        .where(Delivery.status == "pending")
+                    )
+                ).scalar()
+                or 0
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,8 +442,47 @@ async def feeds_visible_to(
             query = query.where(or_(Feed.origin == "catalog", Feed.added_by_guild_id == guild_id))
         rows = await s.execute(query.order_by(Feed.key))
         return [
-            FeedRow(id=f.id, key=f.key, title=f.title, origin=f.origin, url=f.url,
-                    last_error=f.last_error, error_count=f.error_count,
-                    next_check_at=f.next_check_at, gone=f.gone)
+            FeedRow(
+                id=f.id,
+                key=f.key,
+                title=f.title,
+                origin=f.origin,
+                url=f.url,
+                last_error=f.last_error,
+                error_count=f.error_count,
+                next_check_at=f.next_check_at,
+                gone=f.gone,
+            )
             for f in rows.scalars()
         ]
+
+
+async def recent_stories(
+    sessions: async_sessionmaker[AsyncSession], *, since: datetime,
+    source_keys: Sequence[str] = (), limit: int = 2000,
+) -> list[StoryView]:
+    """Stories first stored since `since` (any stored feed, or only `source_keys`)."""
+    query = (
+        select(Story, Feed.key, Feed.title, Feed.color, StorySummary.data)
+        .join(Feed, Feed.id == Story.feed_id)
+        .outerjoin(StorySummary, and_(StorySummary.story_id == Story.id,
+                                      StorySummary.content_hash == Story.content_hash))
+        .where(Story.first_seen_at >= since)
+        .order_by(Story.id).limit(limit)
+    )
+    if source_keys:
+        query = query.where(Feed.key.in_(list(source_keys)))
+    async with sessions() as s:
+        rows = await s.execute(query)
+        return [_view(story, key, title, color, digest)
+                for story, key, title, color, digest in rows.all()]
+
+
+def _view(story: Story, key: str, title: str, color: int | None,
+          digest: dict[str, Any] | None) -> StoryView:
+    return StoryView(
+        id=story.id, source_key=key, source_name=title, source_color=color, title=story.title,
+        url=story.url, author=story.author, published_at=story.published_at,
+        summary=story.summary, image_url=story.image_url, tags=tuple(t.tag for t in story.tags),
+        digest=digest,
+    )

@@ -98,7 +98,7 @@ class Publisher:
     async def _request(self, route: Route, **kw: Any) -> Any:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(3),
-            wait=wait_exponential_jitter(initial=0.5, max=4),
+            wait=wait_exponential_jitter(multiplier=0.5, max=4),
             retry=retry_if_exception_type(discord.DiscordServerError),
             reraise=True,
         ):

@@ -239,16 +239,26 @@ class BriefService:
             stories, filters=filters_of(sub), at_local=self._clock(), per_source_cap=self._cap
         )
 
-    async def plan_due(self) -> int:
-        """Plan every due channel; one failing channel never stops the others."""
+    async def plan_due(self, batch: int = 500) -> int:
+        """Plan every due channel; one failing channel never stops the others.
+
+        Works in batches; a channel whose planning fails stays due, so it is remembered
+        and skipped for the rest of this tick instead of being retried in a loop.
+        """
         planned = 0
-        for sub in await self.repo.due(self._clock()):
-            try:
-                result = await self.plan(sub, scheduled=True)
-                planned += result.deliveries
-            except Exception:
-                log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
-        return planned
+        failed: set[int] = set()
+        while True:
+            due = [s for s in await self.repo.due(self._clock(), limit=batch + len(failed))
+                   if s.id not in failed]
+            for sub in due:
+                try:
+                    result = await self.plan(sub, scheduled=True)
+                    planned += result.deliveries
+                except Exception:
+                    failed.add(sub.id)
+                    log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
+            if len(due) < batch:
+                return planned
 
     async def plan_now(self, channel_id: int) -> PlanResult:
         sub = await self.require(channel_id)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.bookmarks import BookmarkService
 from bot.core.brief_service import BriefService
 from bot.core.catalog import load_catalog
+from bot.core.summarize import digest_formatter
 from bot.core.models import CatalogFeed
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
@@ -124,7 +125,7 @@ def install_briefs(services: Services) -> None:
         repo,
         clock=services.clock,
         per_source_cap=settings.brief.per_source_cap,
-        post_when_empty=settings.brief.post_when_empty,
+        post_when_empty=settings.brief.post_when_empty, digest_formatter=digest_formatter,
     )
     services.publisher = Publisher(
         services.require_discord,

@@ -14,6 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+# Full-text search objects are created with raw DDL per backend (FTS5 virtual tables on
+# SQLite, a generated tsvector column and GIN index on PostgreSQL); the ORM models do not
+# describe them, so comparisons and autogenerate must leave them alone.
+SEARCH_TABLE_PREFIX = "stories_fts"
+SEARCH_COLUMNS = {"search_vector"}
+SEARCH_INDEXES = {"ix_stories_search_vector"}
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   _compare_to: object) -> bool:
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith(SEARCH_TABLE_PREFIX):
+        return False
+    if type_ == "column" and name in SEARCH_COLUMNS:
+        return False
+    return not (type_ == "index" and name in SEARCH_INDEXES)
+
+
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -170,3 +170,15 @@ async def test_bad_input_is_explained(service: BriefService) -> None:
         await setup_channel(service, source_keys=["nope"])
     with pytest.raises(NotFoundError, match="/brief setup"):
         await service.preview(424242)
+
+
+async def test_plan_due_drains_more_channels_than_one_batch(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    for n in range(7):
+        await setup_channel(service, channel=CHANNEL + n)
+    await add_story(sessions, feed, "For everyone")
+    clock.advance(hours=1)
+    assert await service.plan_due(batch=3) == 7
+    assert await service.plan_due(batch=3) == 0

@@ -15,14 +15,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.engine import create_engine
-from bot.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from bot.storage.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    include_object,
+    upgrade,
+)
 from bot.storage.models import Base, Bookmark, Feed, Story, StoryKey
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 def _diff(conn: Connection) -> list[Any]:
-    ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+    ctx = MigrationContext.configure(
+        conn, opts={"compare_type": True, "include_object": include_object}
+    )
     return list(compare_metadata(ctx, Base.metadata))
 
 

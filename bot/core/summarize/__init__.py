@@ -6,6 +6,10 @@ Public API (everything the composition root and the renderer need)::
     LLMSummarizer(session, LLMConfig(...), fallback=, budget=, cache=, stats=).summarize(story)
     TeaserExpander(fetch, TeaserConfig(...), budget=, executor=).expand(story) -> SummaryInput
     format_summary(summary, limit=, escape=) -> str
+    digest_formatter(data, limit) -> str | None       # render.DigestFormatter for stored rows
+
+Storage wiring lives in ``bot.core.summarize.service`` (SummaryService, build_summary_service),
+imported from there: it depends on ``bot.storage``, which imports this package.
 
 Nothing here imports discord or the settings; configuration arrives as frozen dataclasses.
 """
@@ -13,6 +17,7 @@ Nothing here imports discord or the settings; configuration arrives as frozen da
 from bot.core.summarize.boilerplate import is_boilerplate, strip_boilerplate
 from bot.core.summarize.budget import DailyBudget, InMemoryDailyBudget, TokenBudget
 from bot.core.summarize.cache import InMemorySummaryCache, SummaryCache, summary_content_hash
+from bot.core.summarize.digest import digest_formatter
 from bot.core.summarize.extractive import (
     ExtractiveConfig,
     ExtractiveSummarizer,
@@ -46,6 +51,7 @@ __all__ = [
     "TeaserExpander",
     "TeaserStats",
     "TokenBudget",
+    "digest_formatter",
     "format_summary",
     "is_boilerplate",
     "split_sentences",

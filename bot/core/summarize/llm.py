@@ -32,7 +32,8 @@ FALLBACK_REASONS = ("budget", "timeout", "http_error", "invalid_json", "invalid_
 class LLMConfig:
     base_url: str  # e.g. "https://api.example.com/v1" — "/chat/completions" is appended
     model: str
-    api_key: str | None = None  # the caller reads it from the environment
+    # The caller reads it from the environment; kept out of repr so it never reaches a log.
+    api_key: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     max_input_chars: int = 12_000
     max_tokens: int = 800

@@ -298,3 +298,28 @@ def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime)
     if description:
         embed["description"] = description
     return embed
+
+
+def sources_page(
+    rows: Sequence[Any], *, page: int, per_page: int, subscribed: set[int] | None = None
+) -> dict[str, Any]:
+    """One page of `/sources`: key, name and status of each source."""
+    chunk = rows[page * per_page : (page + 1) * per_page]
+    lines = []
+    for row in chunk:
+        mark = ""
+        if subscribed is not None:
+            mark = "✅ " if row.id in subscribed else "▫️ "
+        origin = "" if row.origin == "catalog" else " · *your feed*"
+        failing = " · ⚠️ failing" if row.error_count else ""
+        lines.append(f"{mark}`{row.key}` · {st.safe_line(row.title, 80)}{origin}{failing}")
+    pages = max(1, -(-len(rows) // per_page))
+    return {
+        "type": "rich",
+        "title": f"Sources ({len(rows)})",
+        "color": BRAND,
+        "description": _fit_lines(lines, st.EMBED_DESCRIPTION) or "No sources yet.",
+        "footer": {
+            "text": f"Page {page + 1}/{pages} · /subscribe source:KEY adds one to a channel"
+        },
+    }

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-EXTENSIONS: tuple[str, ...] = ("cogs.help", "cogs.briefs")
+EXTENSIONS: tuple[str, ...] = ("cogs.help", "cogs.briefs", "cogs.sources")

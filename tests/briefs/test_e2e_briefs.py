@@ -218,3 +218,32 @@ async def test_timezone_autocomplete(
                         "timezone": "berl"}, focused="timezone",
     )
     assert [c["value"] for c in record.choices] == ["Europe/Berlin"]
+
+
+async def test_sources_subscribe_unsubscribe(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+) -> None:
+    _bot, services = bot
+    channel = fake_discord.channel
+    listing = await fake_discord.interact_command("sources", {})
+    text = await answer_text(fake_discord, listing)
+    assert "`netflix`" in text and "`toss`" in text and listing.ephemeral
+    await setup(fake_discord, channel.id, sources="toss")
+    choices = await fake_discord.interact_autocomplete(
+        "subscribe", {"source": "net", "channel": str(channel.id)}, focused="source")
+    assert [c["value"] for c in choices.choices] == ["netflix"]
+    sub = await fake_discord.interact_command(
+        "subscribe", {"source": "netflix", "channel": str(channel.id)},
+        member_permissions=P.MANAGE_GUILD)
+    assert "now gets **Netflix TechBlog**" in await answer_text(fake_discord, sub)
+    unsub = await fake_discord.interact_command(
+        "unsubscribe", {"source": "toss", "channel": str(channel.id)},
+        member_permissions=P.MANAGE_GUILD)
+    assert "no longer gets **Toss Tech**" in await answer_text(fake_discord, unsub)
+    await add_story(services.sessions, await feed_id(services, "toss"), "Toss only")
+    await add_story(services.sessions, await feed_id(services, "netflix"), "Netflix only")
+    brief = await services.brief_service().preview(channel.id)
+    assert [s.title for s in brief.shown] == ["Netflix only"]
+    denied = await fake_discord.interact_command(
+        "subscribe", {"source": "toss", "channel": str(channel.id)}, member_permissions=0)
+    assert "Manage Server" in await answer_text(fake_discord, denied)

@@ -179,7 +179,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             view=view,
             ephemeral=True,
         )
-        view.message = await interaction.original_response()
+        view.origin = interaction
         await view.wait()
         if view.confirmed:
             await self.service.stop(channel_id)

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import UserInputError
+from cogs.paginator import OwnerView
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -84,23 +85,13 @@ def can_thread(channel: discord.abc.GuildChannel, me: discord.Member | None) -> 
     return bool(perms.create_public_threads and perms.send_messages_in_threads)
 
 
-class ConfirmView(discord.ui.View):
-    """Two buttons only the invoker can press; disabled when they time out."""
+class ConfirmView(OwnerView):
+    """Confirm / Cancel that only the invoker can press; disabled when they time out."""
 
     def __init__(self, owner_id: int, *, confirm_label: str, timeout: float = 60) -> None:
-        super().__init__(timeout=timeout)
-        self.owner_id = owner_id
+        super().__init__(owner_id, timeout=timeout)
         self.confirmed: bool | None = None
         self.confirm.label = confirm_label
-        self.message: discord.InteractionMessage | None = None
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "Only the person who ran the command can press these.", ephemeral=True
-            )
-            return False
-        return True
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
     async def confirm(
@@ -117,18 +108,6 @@ class ConfirmView(discord.ui.View):
         await self._finish(interaction)
 
     async def _finish(self, interaction: discord.Interaction[Any]) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
+        self.disable_controls()
         await interaction.response.edit_message(view=self)
         self.stop()
-
-    async def on_timeout(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        if self.message is not None:
-            try:
-                await self.message.edit(view=self)
-            except discord.HTTPException:
-                pass

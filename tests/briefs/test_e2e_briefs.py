@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -247,3 +248,27 @@ async def test_sources_subscribe_unsubscribe(
     denied = await fake_discord.interact_command(
         "subscribe", {"source": "toss", "channel": str(channel.id)}, member_permissions=0)
     assert "Manage Server" in await answer_text(fake_discord, denied)
+
+
+async def test_brief_stop_asks_for_confirmation(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    _bot, services = bot
+    channel = fake_discord.channel
+    await setup(fake_discord, channel.id)
+    ask = await fake_discord.interact_command("brief stop", {}, member_permissions=P.MANAGE_GUILD)
+    assert ask.ephemeral and "Stop posting briefs" in ask.content
+    assert await services.brief_service().repo.get(channel.id) is not None
+    assert ask.original is not None
+    message = ask.original
+    buttons = [c for row in ask.data["components"] for c in row["components"]]
+    confirm = next(b for b in buttons if b["label"] == "Stop the brief")
+    other = fake_discord.world.add_user("someone-else")
+    nope = await fake_discord.interact_component(confirm["custom_id"], message, user=other)
+    assert "Only the person" in (nope.content or "")
+    assert await services.brief_service().repo.get(channel.id) is not None
+    await fake_discord.interact_component(confirm["custom_id"], message,
+                                          member_permissions=P.MANAGE_GUILD)
+    await fake_discord.wait_until(lambda: bool(ask.followups), timeout=5)
+    assert "Stopped the brief" in json.dumps(ask.followups[-1].payload)
+    assert await services.brief_service().repo.get(channel.id) is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,3 +123,16 @@ async def answer_text(fake: FakeDiscord, record: InteractionRecord, timeout: flo
     parts += [json.dumps(m.payload, ensure_ascii=False) for m in record.followups]
     parts += [json.dumps(e, ensure_ascii=False) for e in record.original_edits]
     return "\n".join(parts)
+
+
+async def eventually(
+    predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0, interval: float = 0.02
+) -> bool:
+    """Poll an async condition (e.g. a database row the bot writes on an event)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await predicate():
+            return True
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(interval)

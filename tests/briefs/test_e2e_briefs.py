@@ -13,8 +13,9 @@ import pytest
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services
 from bot.runtime.publisher import Publisher
+from bot.storage.briefs_repo import BriefRepository
 from bot.storage.models import Feed
-from tests.botharness import Clock, answer_text, running_bot
+from tests.botharness import Clock, answer_text, eventually, running_bot
 from tests.briefs.helpers import add_story
 from tests.fakediscord import EPHEMERAL, Channel, FakeDiscord
 from tests.fakediscord import permissions as P
@@ -272,3 +273,24 @@ async def test_brief_stop_asks_for_confirmation(
     await fake_discord.wait_until(lambda: bool(ask.followups), timeout=5)
     assert "Stopped the brief" in json.dumps(ask.followups[-1].payload)
     assert await services.brief_service().repo.get(channel.id) is None
+
+
+async def test_deleted_channel_and_left_guild_are_cleaned_up(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    _bot, services = bot
+    repo = services.brief_service().repo
+    gone = await new_channel(fake_discord, "to-delete")
+    kept = await new_channel(fake_discord, "kept")
+    await setup(fake_discord, gone.id)
+    await setup(fake_discord, kept.id)
+    await fake_discord.dispatch("CHANNEL_DELETE", gone.payload(), guild_id=fake_discord.guild.id)
+    assert await eventually(lambda: _absent(repo, gone.id))
+    assert await repo.get(kept.id) is not None
+    await fake_discord.dispatch("GUILD_DELETE", {"id": str(fake_discord.guild.id)},
+                                guild_id=fake_discord.guild.id)
+    assert await eventually(lambda: _absent(repo, kept.id))
+
+
+async def _absent(repo: BriefRepository, channel_id: int) -> bool:
+    return await repo.get(channel_id) is None

@@ -15,12 +15,12 @@ from bot.core.briefs import build_brief
 from bot.runtime.client import TechbriefBot
 from cogs.common import (
     ConfirmView,
-    require_manage_server,
     can_thread,
     check_postable,
     defer,
     guild_id_of,
     reply,
+    require_manage_server,
 )
 
 log = logging.getLogger(__name__)

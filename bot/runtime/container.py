@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.bookmarks import BookmarkService
 from bot.core.brief_service import BriefService
 from bot.core.catalog import load_catalog
-from bot.core.summarize import digest_formatter
 from bot.core.models import CatalogFeed
+from bot.core.summarize import digest_formatter
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.runtime.publisher import Publisher

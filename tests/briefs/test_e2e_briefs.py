@@ -258,7 +258,7 @@ async def test_brief_stop_asks_for_confirmation(
     channel = fake_discord.channel
     await setup(fake_discord, channel.id)
     ask = await fake_discord.interact_command("brief stop", {}, member_permissions=P.MANAGE_GUILD)
-    assert ask.ephemeral and "Stop posting briefs" in ask.content
+    assert ask.ephemeral and "Stop posting briefs" in (ask.content or "")
     assert await services.brief_service().repo.get(channel.id) is not None
     assert ask.original is not None
     message = ask.original

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.bookmarks import BookmarkService
 from bot.core.brief_service import BriefService
 from bot.core.catalog import load_catalog
+from bot.core.search.service import SearchService
 from bot.core.models import CatalogFeed
 from bot.core.summarize import digest_formatter
 from bot.runtime.metrics import Metrics
@@ -47,6 +48,7 @@ class Services:
 
     briefs: BriefService | None = None
     bookmarks: BookmarkService | None = None
+    search: SearchService | None = None
     publisher: Publisher | None = None
     discord_http: HTTPClient | None = None  # bound by the Discord client once it exists
     drainers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -71,6 +73,10 @@ class Services:
     def bookmark_service(self) -> BookmarkService:
         assert self.bookmarks is not None
         return self.bookmarks
+
+    def search_service(self) -> SearchService:
+        assert self.search is not None
+        return self.search
 
     def brief_service(self) -> BriefService:
         assert self.briefs is not None
@@ -108,6 +114,9 @@ async def open_services(
         clock=clock,
     )
     install_briefs(services)
+    services.search = SearchService(
+        services.sessions, max_query_chars=settings.search.max_query_chars, clock=clock
+    )
     services.bookmarks = BookmarkService(
         services.sessions, per_user_cap=settings.bookmarks.per_user_cap, clock=clock
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 
 import discord
@@ -35,7 +36,8 @@ def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works inside a server.", False
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Easy there! Try again in {error.retry_after:.0f} seconds.", False
+        wait = max(1, math.ceil(error.retry_after))
+        return f"Easy there! Try again in {wait} second{'' if wait == 1 else 's'}.", False
     if isinstance(error, app_commands.CheckFailure):
         return str(error) or "You cannot use this command here.", False
     if isinstance(error, app_commands.TransformerError):

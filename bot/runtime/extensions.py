@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-EXTENSIONS: tuple[str, ...] = ("cogs.help", "cogs.briefs", "cogs.sources")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.help",
+    "cogs.briefs",
+    "cogs.sources",
+    "cogs.search",
+    "cogs.bookmarks",
+)

@@ -112,9 +112,13 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self._connections: set[Connection] = set()
         self.on_op: list[Callable[[dict[str, Any]], None]] = []
+        # Cleared by hold(): new websocket handshakes wait, like a gateway that is down.
+        self._accepting = asyncio.Event()
+        self._accepting.set()
 
     # -- websocket handler -------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        await self._accepting.wait()
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         conn = Connection(ws, request, _Encoder(request.query.get("compress")))
@@ -139,6 +143,10 @@ class Gateway:
             self._connections.discard(conn)
             if session is not None and session.conn is conn:
                 session.conn = None
+                # A client that closes normally (1000/1001) ends its session, as on Discord;
+                # later dispatches must not queue up for a client that is gone for good.
+                if ws.close_code in (1000, 1001):
+                    session.valid = False
         return ws
 
     async def _on_message(
@@ -281,6 +289,13 @@ class Gateway:
             session.conn = None
         return len(targets)
 
+    def hold(self) -> None:
+        """Leave new connections hanging in the handshake (open ones keep working)."""
+        self._accepting.clear()
+
+    def release(self) -> None:
+        self._accepting.set()
+
     async def request_reconnect(self, shard_id: int | None = None) -> None:
         """Send op 7 RECONNECT; discord.py closes and resumes."""
         for session in self._targets(shard_id):
@@ -299,6 +314,7 @@ class Gateway:
             await session.conn.send({"op": INVALID_SESSION, "d": resumable})
 
     async def close_all(self) -> None:
+        self.release()  # a held handshake must not keep the server from stopping
         for conn in list(self._connections):
             await conn.ws.close(code=1001)
         for session in self.sessions.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -110,6 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except TechbriefError as exc:
         sys.stderr.write(f"techbrief: {exc}\n")
+        return EXIT_FAIL
+    except Exception as exc:  # a command line answers in one line; the log keeps the details
+        logging.getLogger("techbrief.cli").debug("command failed", exc_info=True)
+        sys.stderr.write(
+            f"techbrief: {type(exc).__name__}: {exc} "
+            "(set TECHBRIEF_LOG__LEVEL=DEBUG for the traceback)\n"
+        )
         return EXIT_FAIL
 
 

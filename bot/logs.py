@@ -42,9 +42,18 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+def _not_voice_notice(record: logging.LogRecord) -> bool:
+    # discord.py warns at every start that its voice libraries are missing. techbrief has no
+    # voice features, and a warning on every healthy start teaches people to ignore warnings.
+    return not (
+        record.name == "discord.client" and "voice will NOT be supported" in record.getMessage()
+    )
+
+
 def setup_logging(level: str = "INFO", *, json_output: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_output else TextFormatter())
+    handler.addFilter(_not_voice_notice)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -52,3 +61,6 @@ def setup_logging(level: str = "INFO", *, json_output: bool = False) -> None:
     logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic lists the plugins it sets up at INFO, on every schema check; its "Running
+    # upgrade" lines (alembic.runtime.migration) stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

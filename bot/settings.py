@@ -237,6 +237,12 @@ def _from_variables(
             _put(data, origin, section.lower(), key.lower(), value, f"{source} {name}")
 
 
+def _looks_secret(key: str) -> bool:
+    """A mistyped secret (TECHBRIEF_DISCORD__TOKNE) must not be echoed in an error either."""
+    lowered = key.lower()
+    return any(word in lowered for word in ("tok", "secret", "key", "pass"))
+
+
 def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
@@ -265,7 +271,7 @@ def load_settings(
         key = loc[1] if len(loc) > 1 else ""
         source = origin.get((section, key), "defaults")
         value = err.get("input")
-        if (section, key) in SECRET_KEYS:
+        if (section, key) in SECRET_KEYS or _looks_secret(key):
             value = "***"
         reason = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -13,7 +15,7 @@ from bot.runtime.render import help_embed
 def command_lines(tree: app_commands.CommandTree[TechbriefBot]) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
 
-    def walk(cmd: app_commands.Command[..., object] | app_commands.Group) -> None:
+    def walk(cmd: app_commands.Command[Any, ..., Any] | app_commands.Group) -> None:
         if isinstance(cmd, app_commands.Group):
             for child in cmd.commands:
                 walk(child)

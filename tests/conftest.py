@@ -17,6 +17,9 @@ from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import upgrade
 from tests.pgserver import PostgresServer, PostgresUnavailable, find_pg_bin
 
+# The fake Discord's fixture (`fake_discord`) for every test that drives the bot.
+pytest_plugins = ["tests.fakediscord.fixtures"]
+
 BACKENDS = ["sqlite", "postgresql"]
 
 

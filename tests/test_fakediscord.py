@@ -25,7 +25,6 @@ from tests.fakediscord.openapi import OpenAPIValidator
 from tests.fakediscord.ratelimit import RateLimiter
 
 # The fake_discord fixture (tests/conftest.py may import it too; registering twice is a no-op).
-pytest_plugins = ("tests.fakediscord.fixtures",)
 
 MESSAGES = "POST /channels/{channel_id}/messages"
 

@@ -6,17 +6,16 @@ import argparse
 import re
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import discord
-from rich.console import Console
-from rich.text import Text
-
-from bot.core.briefs import Brief, Filters, build_brief
 from bot.core.errors import UserInputError
-from bot.runtime.container import Services, open_services
-from bot.runtime.discord_api import point_discord_at
 from bot.settings import Settings
-from bot.storage.briefs_repo import recent_stories
+
+if TYPE_CHECKING:  # the handlers import what they need: `techbrief --help` stays quick
+    from rich.console import Console
+
+    from bot.core.briefs import Brief
+    from bot.runtime.container import Services
 
 SPAN = re.compile(r"^(\d+)\s*([hdw])$")
 
@@ -31,6 +30,8 @@ def parse_span(text: str) -> timedelta:
 
 def print_brief(console: Console, brief: Brief, timezone: str, title: str) -> None:
     """A brief for the terminal: the header list, then each story with its summary."""
+    from rich.text import Text
+
     console.print(Text(title, style="bold"))
     if brief.is_empty():
         console.print("Nothing new.")
@@ -61,6 +62,12 @@ async def _poll_first(services: Services) -> None:
 
 
 async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from bot.core.briefs import Filters, build_brief
+    from bot.runtime.container import open_services
+    from bot.storage.briefs_repo import recent_stories
+
     console = Console(highlight=False, soft_wrap=True)
     async with open_services(settings) as services:
         if args.fetch:
@@ -89,6 +96,11 @@ async def cmd_brief_send(args: argparse.Namespace, settings: Settings) -> int:
 
         sys.stderr.write(TOKEN_HELP)
         return 2
+    import discord
+
+    from bot.runtime.container import open_services
+    from bot.runtime.discord_api import point_discord_at
+
     point_discord_at(settings.discord.api_base)
     async with open_services(settings) as services:
         client = discord.Client(intents=discord.Intents.none())
@@ -109,6 +121,8 @@ async def cmd_brief_send(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _status_line(settings: Settings, channel_id: int) -> str:
+    from bot.runtime.container import open_services
+
     async with open_services(settings) as services:
         sub = await services.brief_service().repo.get(channel_id)
     if sub is not None and sub.paused_reason:

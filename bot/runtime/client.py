@@ -106,7 +106,12 @@ class TechbriefBot(commands.AutoShardedBot):
         return await self.tree.sync(guild=guild)
 
     def gateway_connected(self) -> bool:
-        return self.is_ready() and not self.is_closed() and not self.is_ws_ratelimited()
+        """True while every shard's websocket is open: what /healthz reports as `gateway`."""
+        if not self.is_ready() or self.is_closed() or self.is_ws_ratelimited():
+            return False
+        # is_ready() stays true through a dropped connection and its retries, so ask the
+        # sockets themselves: while one is down, that shard's interactions go unanswered.
+        return all(not shard.is_closed() for shard in self.shards.values())
 
     async def on_ready(self) -> None:
         self.services.metrics.gateway_connected.set(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[bool]]
 
+# A check that hangs (a database that stopped answering) must read as unhealthy, quickly:
+# probes time out after a few seconds, and a named failing check beats a hung request.
+CHECK_TIMEOUT_S = 2.0
+
 
 @dataclass
 class HealthChecks:
@@ -24,8 +29,17 @@ class HealthChecks:
 
 
 class HealthServer:
-    def __init__(self, checks: HealthChecks, metrics: Metrics, host: str, port: int) -> None:
+    def __init__(
+        self,
+        checks: HealthChecks,
+        metrics: Metrics,
+        host: str,
+        port: int,
+        *,
+        check_timeout: float = CHECK_TIMEOUT_S,
+    ) -> None:
         self._checks = checks
+        self._check_timeout = check_timeout
         self._metrics = metrics
         self._host = host
         self._port = port
@@ -50,19 +64,25 @@ class HealthServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _run(self, check: Check) -> bool:
+    async def _run(self, name: str, check: Check) -> bool:
         try:
-            return await check()
+            return await asyncio.wait_for(check(), self._check_timeout)
+        except TimeoutError:
+            log.warning("health check timed out", extra={"check": name})
+            return False
         except Exception:
-            log.exception("health check failed")
+            log.exception("health check failed", extra={"check": name})
             return False
 
     async def _healthz(self, _request: web.Request) -> web.Response:
-        results = {
-            "gateway": await self._run(self._checks.gateway),
-            "database": await self._run(self._checks.database),
-            "scheduler": await self._run(self._checks.scheduler),
+        named = {
+            "gateway": self._checks.gateway,
+            "database": self._checks.database,
+            "scheduler": self._checks.scheduler,
         }
+        # Concurrently: one slow check must not add its time to the others'.
+        outcomes = await asyncio.gather(*(self._run(n, c) for n, c in named.items()))
+        results = dict(zip(named, outcomes, strict=True))
         healthy = all(results.values())
         body = {"status": "ok" if healthy else "unhealthy", "checks": results}
         return web.json_response(body, status=200 if healthy else 503)

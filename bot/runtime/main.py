@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable
 
 import discord
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services, open_services
@@ -22,6 +23,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 10.0
+EXIT_USAGE = 2  # as bot.cli: the configuration (not the code) must change
 
 
 def schedule_jobs(ticker: Ticker, services: Services, bot: TechbriefBot) -> None:
@@ -40,6 +42,47 @@ async def _bounded(step: str, awaitable: Awaitable[object], deadline: float) -> 
         log.exception("shutdown step failed", extra={"step": step})
 
 
+async def _stop_connecting(task: asyncio.Task[None], deadline: float) -> None:
+    """End `bot.start()` before closing the client, cancelling again if a cancel is lost.
+
+    Cancelling first ends a (re)connect stuck in a gateway handshake during an outage; closing
+    first would make discord.py's launch_shard fail, log a traceback and retry every 5 s,
+    forever. And asyncio.wait_for (Python 3.11) drops a cancel that races the inner call's
+    failure, which discord.py then retries too: so cancel until the task is really done.
+    """
+    while not task.done() and time.monotonic() < deadline:
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.25)
+    if not task.done():
+        log.warning("shutdown step timed out", extra={"step": "discord connect"})
+    elif not task.cancelled():
+        task.exception()  # already reported via the exit code; mark it retrieved
+
+
+async def _database_problem(services: Services) -> tuple[str, int] | None:
+    """Why the bot cannot use its database (and the exit code), checked before Discord.
+
+    Without this, an unmigrated database shows up only as a traceback from every job tick.
+    """
+    from bot.storage.migrate import current_revision, head_revision
+
+    try:
+        current = await current_revision(services.engine)
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        # The URL itself is not repeated: it may carry a password. Exit 1, not 2: a database
+        # that is still starting is worth a restart, a wrong setting is not.
+        return f"cannot open the database (DATABASE_URL): {type(exc).__name__}: {reason}", 1
+    head = head_revision()
+    if current != head:
+        return (
+            f"the database schema is at revision {current or '(empty)'} but this version of "
+            f"techbrief needs {head}: run `techbrief db upgrade` first (`make run` does).",
+            EXIT_USAGE,
+        )
+    return None
+
+
 async def run_bot(settings: Settings) -> int:
     assert settings.discord.token is not None
     point_discord_at(settings.discord.api_base)
@@ -49,6 +92,11 @@ async def run_bot(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     async with open_services(settings) as services:
+        problem = await _database_problem(services)
+        if problem is not None:
+            message, exit_code = problem
+            sys.stderr.write(f"techbrief: {message}\n")
+            return exit_code
         bot = TechbriefBot(services)
         ticker = Ticker()
         schedule_jobs(ticker, services, bot)
@@ -61,7 +109,15 @@ async def run_bot(settings: Settings) -> int:
             services.metrics, settings.http.host, settings.http.port,
         )
         if settings.http.enabled:
-            await health.start()
+            try:
+                await health.start()
+            except OSError as exc:  # a second `make run`, or another service on the port
+                sys.stderr.write(
+                    f"techbrief: cannot serve /healthz on {settings.http.host}:"
+                    f"{settings.http.port}: {exc.strerror or exc}. Stop whatever uses that port, "
+                    "or pick another with TECHBRIEF_HTTP__PORT (or [http] port).\n"
+                )
+                return EXIT_USAGE
         ticker.start()
         bot_task = asyncio.create_task(bot.start(settings.discord.token.get_secret_value()))
         stop_task = asyncio.create_task(stop.wait())
@@ -71,13 +127,14 @@ async def run_bot(settings: Settings) -> int:
             code = _exit_code(bot_task)
         log.info("shutting down")
         deadline = time.monotonic() + SHUTDOWN_BUDGET_S
-        ticker.shutdown()  # stop taking new work first
+        # Stop taking new work first; a tick in progress gets a share of the budget.
+        await _bounded("scheduled jobs", ticker.stop(grace=SHUTDOWN_BUDGET_S / 3), deadline)
         await _bounded("in-flight sends", services.drain(), deadline)
+        await _stop_connecting(bot_task, deadline)
         await _bounded("discord", bot.close(), deadline)
-        for task in (bot_task, stop_task):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        stop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stop_task
         await _bounded("health endpoint", health.stop(), deadline)
     log.info("stopped", extra={"exit_code": code})
     return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,16 +21,22 @@ class Ticker:
         self._intervals: dict[str, float] = {}
         self._last_tick: dict[str, float] = {}
         self._started_at = 0.0
+        self._running: set[asyncio.Task[object]] = set()  # ticks in progress, for stop()
 
     def every(self, name: str, seconds: float, job: Job, *, first_in: float = 1.0) -> None:
         """Run `job` every `seconds`; a slow run is never overlapped by the next one."""
 
         async def tick() -> None:
             self._last_tick[name] = time.monotonic()
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             try:
                 await job()
             except Exception:
                 log.exception("scheduled job failed", extra={"job": name})
+            finally:
+                self._running.discard(task)
 
         self._intervals[name] = seconds
         self._scheduler.add_job(
@@ -43,8 +50,27 @@ class Ticker:
         self._scheduler.start()
 
     def shutdown(self) -> None:
+        """Stop at once: APScheduler's asyncio executor cancels the ticks in progress."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    async def stop(self, grace: float) -> None:
+        """Start no new ticks, give running ones `grace` seconds, then cancel them.
+
+        Jobs must be safe to cancel (work is leased in the database and retried), but one
+        that is about to finish should, so the database is not closed under its feet.
+        """
+        if self._scheduler.running:
+            self._scheduler.pause()  # no new ticks; shutdown() would cut running ones off
+        pending: set[asyncio.Task[object]] = set()
+        if self._running:
+            _done, pending = await asyncio.wait(set(self._running), timeout=grace)
+        self.shutdown()
+        if pending:
+            log.warning("scheduled jobs cancelled at shutdown", extra={"jobs": len(pending)})
+            for task in pending:
+                task.cancel()  # the executor cancelled them too; harmless, and explicit
+            await asyncio.wait(pending)
 
     def alive(self) -> bool:
         """Running, and no job has gone unticked for three of its intervals (plus a grace)."""

@@ -14,7 +14,6 @@ from tests.botharness import Clock
 from tests.e2e_personal.helpers import personal_bot
 from tests.fakediscord import FakeDiscord
 
-pytest_plugins = ["tests.fakediscord.fixtures"]
 
 
 @pytest.fixture

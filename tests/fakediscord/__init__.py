@@ -19,7 +19,8 @@ validate_openapi=True, response_window=3.0, require_registered_commands=False)``
   ``interact_autocomplete(cmd, options, focused)``, ``interact_component(custom_id, msg)``,
   ``interact_message_command(name, target)``, ``interact(payload)`` (see ``builders``).
 * gateway: ``await dispatch(event, data, guild_id=None)``, ``drop_websocket()``,
-  ``request_reconnect()``, ``invalidate_session(resumable=False)``, ``gateway_log``
+  ``request_reconnect()``, ``invalidate_session(resumable=False)``,
+  ``hold_gateway()`` / ``release_gateway()`` (an outage: new handshakes hang), ``gateway_log``
   (identifies, resumes, resumed_ok, heartbeats, connections, connect_queries, ...).
 * records: ``requests`` / ``sent(route, channel_id=)`` (``RecordedRequest``: content,
   embeds, components, nonce, enforce_nonce, allowed_mentions, flags, files, status),

@@ -185,24 +185,7 @@ def message_command_data(
     }
     if registered is not None and registered.get("guild_id"):
         data["guild_id"] = registered["guild_id"]
-    resolved = _resolved_channels(world, data["options"])
-    if resolved:
-        # Discord sends the full channel for channel options; discord.py needs it to give
-        # the command a real channel object instead of a bare Object.
-        data["resolved"] = {"channels": resolved}
     return data
-
-
-def _resolved_channels(world: World, options: list[dict[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for option in options:
-        if option.get("type") == CHANNEL:
-            hit = world.find_channel(int(option["value"]))
-            if hit is not None:
-                _guild, channel = hit
-                found[str(channel.id)] = {**channel.payload(), "permissions": str(ALL_PERMS)}
-        found.update(_resolved_channels(world, option.get("options") or []))
-    return found
 
 
 def component_data(

@@ -77,12 +77,29 @@ class FakeDiscord:
             response_window=response_window,
         )
         self.tester = self.world.add_user("tester")
-        self.guild: Guild | None = None
-        self.channel: Channel | None = None
+        self._guild: Guild | None = None
+        self._channel: Channel | None = None
         if default_guild:
-            self.guild = self.add_guild()
-            self.channel = self.guild.channel_by_name("general")
+            self._guild = self.add_guild()
+            self._channel = self._guild.channel_by_name("general")
         self._runner: web.AppRunner | None = None
+
+    # -- the default world ---------------------------------------------------------------
+    # Properties, not Optional attributes: tests use them on nearly every line, and a fake
+    # made with default_guild=False should fail loudly here rather than with a None error.
+    @property
+    def guild(self) -> Guild:
+        """The default guild (the bot is a member); needs ``default_guild=True``."""
+        if self._guild is None:
+            raise AttributeError("this FakeDiscord has no default guild (default_guild=False)")
+        return self._guild
+
+    @property
+    def channel(self) -> Channel:
+        """#general of the default guild."""
+        if self._channel is None:
+            raise AttributeError("this FakeDiscord has no default guild (default_guild=False)")
+        return self._channel
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -224,6 +241,13 @@ class FakeDiscord:
     async def request_reconnect(self, shard_id: int | None = None) -> None:
         await self.gateway.request_reconnect(shard_id)
 
+    def hold_gateway(self) -> None:
+        """Gateway outage: new websocket handshakes hang until ``release_gateway()``."""
+        self.gateway.hold()
+
+    def release_gateway(self) -> None:
+        self.gateway.release()
+
     async def invalidate_session(
         self, shard_id: int | None = None, *, resumable: bool = False
     ) -> None:
@@ -238,11 +262,13 @@ class FakeDiscord:
         member_permissions: int | None,
         app_permissions: int | None,
     ) -> dict[str, Any]:
-        guild = guild or self.guild
+        guild = guild or self._guild
         if guild is None:
             raise ValueError("no guild: pass guild= (the fake has no default guild)")
         if channel is None:
-            channel = self.channel if self.channel and self.channel.guild_id == guild.id else None
+            channel = (
+                self._channel if self._channel and self._channel.guild_id == guild.id else None
+            )
             channel = channel or next(iter(guild.channels.values()))
         user = user or self.tester
         if user.id not in guild.members:

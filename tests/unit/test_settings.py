@@ -113,3 +113,9 @@ def test_missing_config_file_named_by_variable(tmp_path: Path) -> None:
 def test_unsupported_database_url(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sqlite\\+aiosqlite://"):
         load(tmp_path, env={"DATABASE_URL": "mysql://x"})
+
+
+def test_mistyped_secret_is_not_echoed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, env={"TECHBRIEF_DISCORD__TOKNE": "MTIz.very-secret"})
+    assert "very-secret" not in str(info.value) and "unknown setting" in str(info.value)

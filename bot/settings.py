@@ -98,6 +98,8 @@ class FetchSettings(_Section):
 class SchedulerSettings(_Section):
     tick_seconds: float = Field(default=30, gt=0, le=3600)
     lease_seconds: float = Field(default=300, gt=0)
+    # Inside Discord's nonce window (a few minutes), so a resend after a takeover is deduped.
+    delivery_lease_seconds: float = Field(default=90, ge=10, le=240)
     feeds_per_tick: int = Field(default=500, ge=1)
 
 

@@ -144,6 +144,7 @@ def install_briefs(services: Services) -> None:
         owner=f"{socket.gethostname()}:{os.getpid()}",
         workers=settings.discord.send_workers,
         pacer=RatePacer(settings.discord.rest_rate_per_s),
+        lease_seconds=settings.scheduler.delivery_lease_seconds,
     )
     services.drainers.append(services.publisher.drain)
     services.job_factories.append(

@@ -13,7 +13,8 @@ import time
 class RatePacer:
     def __init__(self, rate_per_s: float, burst: int | None = None) -> None:
         self.rate = rate_per_s
-        self.capacity = float(burst if burst is not None else max(1, int(rate_per_s)))
+        # A burst would break the global limit at start-up; smooth pacing is the point.
+        self.capacity = float(burst if burst is not None else 1)
         self._tokens = self.capacity
         self._updated = time.monotonic()
         self._lock = asyncio.Lock()

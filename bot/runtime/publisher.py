@@ -41,6 +41,10 @@ def nonce_for(delivery_id: int, index: int) -> str:
     return f"tb{delivery_id}.{index}"[:25]
 
 
+class LeaseLost(Exception):
+    """Another sender took this delivery over (our lease expired): stop touching it."""
+
+
 class ChannelGone(Exception):
     """403/404 on the channel itself: the subscription must pause."""
 
@@ -56,44 +60,72 @@ class Publisher:
         owner: str,
         workers: int = 16,
         pacer: RatePacer | None = None,
+        lease_seconds: float = 90,
     ) -> None:
         self._http = http
         self._repo = repo
         self._metrics = metrics
         self._clock = clock
         self._owner = owner
-        self._workers = asyncio.Semaphore(workers)
+        self._workers = workers
         self._pacer = pacer
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._lease = timedelta(seconds=lease_seconds)
+        self._inflight: set[asyncio.Task[int]] = set()
         self._stopping = False
 
-    async def run_once(self, limit: int = 500) -> int:
-        """Send what is due now; returns how many deliveries were attempted."""
+    async def run_once(self, limit: int = 100_000) -> int:
+        """Send what is due now; returns how many deliveries were attempted.
+
+        Each worker leases one delivery at a time, so a lease is only ever held by a row
+        that is actually being sent (and renewed with every message it records): a long
+        fan-out can never outlive the leases of rows still waiting in a queue.
+        """
         if self._stopping:
             return 0
-        rows = await self._repo.lease_deliveries(self._clock(), self._owner, limit=limit)
-        tasks = [asyncio.create_task(self._guarded(row)) for row in rows]
+        budget = [limit]
+        tasks = [
+            asyncio.create_task(self._worker(f"{self._owner}#{n}", budget))
+            for n in range(self._workers)
+        ]
         self._inflight.update(tasks)
         for task in tasks:
             task.add_done_callback(self._inflight.discard)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        return len(rows)
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        return sum(n for n in done if isinstance(n, int))
 
     async def drain(self) -> None:
+        """Stop leasing new deliveries and let the ones in flight finish."""
         self._stopping = True
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
-    async def _guarded(self, row: Delivery) -> None:
-        async with self._workers:
+    async def _worker(self, owner: str, budget: list[int]) -> int:
+        """One sender: its own lease name, so workers of one process never share a row."""
+        attempted = 0
+        while not self._stopping and budget[0] > 0:
+            budget[0] -= 1
+            rows = await self._repo.lease_deliveries(
+                self._clock(), owner, lease_seconds=self._lease.total_seconds(), limit=1
+            )
+            if not rows:
+                return attempted
+            attempted += 1
             try:
-                await self.deliver(row)
-            except Exception:
-                log.exception("delivery failed unexpectedly", extra={"delivery": row.id})
-                await self._repo.retry_later(
-                    row.id, self._clock() + timedelta(minutes=5), "unexpected error"
+                await self.deliver(rows[0])
+            except LeaseLost:
+                log.warning(
+                    "lost the lease of a delivery; another sender has it",
+                    extra={"delivery": rows[0].id},
                 )
+            except Exception:
+                log.exception("delivery failed unexpectedly", extra={"delivery": rows[0].id})
+                await self._repo.retry_later(
+                    rows[0].id,
+                    self._clock() + timedelta(minutes=5),
+                    "unexpected error",
+                    owner=owner,
+                )
+        return attempted
 
     async def _request(self, route: Route, **kw: Any) -> Any:
         async for attempt in AsyncRetrying(
@@ -168,9 +200,16 @@ class Publisher:
                         row.channel_id, message_id, payload["thread_name"]
                     )
                     thread_id = new_thread
-                await self._repo.record_progress(
-                    row.id, progress=index + 1, message_id=message_id, thread_id=new_thread
+                kept = await self._repo.record_progress(
+                    row.id,
+                    owner=self._lease_of(row),
+                    progress=index + 1,
+                    message_id=message_id,
+                    thread_id=new_thread,
+                    lease_until=self._clock() + self._lease,
                 )
+                if not kept:
+                    raise LeaseLost(row.id)
                 self._metrics.messages_sent.labels(kind=row.kind).inc()
         except ChannelGone as exc:
             await self._pause(row, str(exc))
@@ -184,23 +223,36 @@ class Publisher:
                 "Discord refused a message",
                 extra={"delivery": row.id, "status": exc.status, "code": exc.code},
             )
-            await self._repo.finish(row.id, "dead", self._clock(), f"{exc.status}: {exc.text}")
+            await self._repo.finish(
+                row.id,
+                "dead",
+                self._clock(),
+                f"{exc.status}: {exc.text}",
+                owner=self._lease_of(row),
+            )
             return
         except (TimeoutError, OSError) as exc:
             await self._later(row, f"network error: {type(exc).__name__}")
             return
-        await self._repo.finish(row.id, "sent", self._clock())
+        await self._repo.finish(row.id, "sent", self._clock(), owner=self._lease_of(row))
+
+    @staticmethod
+    def _lease_of(row: Delivery) -> str:
+        return row.lease_owner or ""
 
     async def _later(self, row: Delivery, error: str) -> None:
         if row.attempts + 1 >= MAX_ATTEMPTS:
-            await self._repo.finish(row.id, "dead", self._clock(), error)
+            await self._repo.finish(row.id, "dead", self._clock(), error, owner=self._lease_of(row))
             return
         delay = min(30 * 2**row.attempts, 3600) * random.uniform(0.8, 1.2)
-        await self._repo.retry_later(row.id, self._clock() + timedelta(seconds=delay), error)
+        await self._repo.retry_later(
+            row.id, self._clock() + timedelta(seconds=delay), error, owner=self._lease_of(row)
+        )
 
     async def _pause(self, row: Delivery, reason: str) -> None:
         now = self._clock()
-        await self._repo.finish(row.id, "dead", now, reason)
+        if not await self._repo.finish(row.id, "dead", now, reason, owner=self._lease_of(row)):
+            return
         first = await self._repo.pause(row.channel_id, reason, now)
         log.warning("channel paused", extra={"channel_id": row.channel_id, "reason": reason})
         if first and row.subscription_id is not None:

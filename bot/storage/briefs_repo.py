@@ -249,8 +249,10 @@ class BriefRepository:
                 .order_by(Story.id)
                 .limit(limit)
             )
-            return [_view(story, key, title, color, digest)
-                    for story, key, title, color, digest in rows.all()]
+            return [
+                _view(story, key, title, color, digest)
+                for story, key, title, color, digest in rows.all()
+            ]
 
     async def count_pending(self, sub: Subscription) -> int:
         async with self.sessions() as s:
@@ -322,79 +324,109 @@ class BriefRepository:
 
     # -- outbox --------------------------------------------------------------------------
     async def lease_deliveries(
-        self, now: datetime, owner: str, *, lease_seconds: float = 120, limit: int = 100
+        self, now: datetime, owner: str, *, lease_seconds: float = 90, limit: int = 100
     ) -> list[Delivery]:
-        """Claim sendable rows; a crashed sender's lease expires and another takes over."""
+        """Claim sendable rows; a crashed sender's lease expires and another takes over.
+
+        The claiming UPDATE repeats the "free" conditions, so when two senders picked the
+        same ids (SQLite has no SKIP LOCKED) only one of them wins each row.
+        """
         until = now + timedelta(seconds=lease_seconds)
-        claimable = (
-            select(Delivery.id)
-            .where(
-                Delivery.status == "pending",
-                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-            )
-            .order_by(Delivery.id)
-            .limit(limit)
+        free = (
+            Delivery.status == "pending",
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
         )
-        async with self.sessions.begin() as s:
-            if s.get_bind().dialect.name == "postgresql":
-                claimable = claimable.with_for_update(skip_locked=True)
-            ids = list((await s.execute(claimable)).scalars())
-            if not ids:
-                return []
-            await s.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids))
-                .values(lease_owner=owner, lease_until=until)
-            )
-            rows = await s.execute(
-                select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
-            )
-            return list(rows.scalars())
+        claimable = select(Delivery.id).where(*free).order_by(Delivery.id).limit(limit)
+        for _attempt in range(10):
+            async with self.sessions.begin() as s:
+                query = claimable
+                if s.get_bind().dialect.name == "postgresql":
+                    query = claimable.with_for_update(skip_locked=True)
+                ids = list((await s.execute(query)).scalars())
+                if not ids:
+                    return []
+                await s.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids), *free)
+                    .values(lease_owner=owner, lease_until=until)
+                )
+                rows = await s.execute(
+                    select(Delivery)
+                    .where(
+                        Delivery.id.in_(ids),
+                        Delivery.lease_owner == owner,
+                        Delivery.lease_until == until,
+                    )
+                    .order_by(Delivery.id)
+                )
+                won = list(rows.scalars())
+            if won:
+                return won
+            # Every row we saw was taken by a concurrent sender: look again, others remain.
+        return []
+
+    async def _owned(self, s: AsyncSession, delivery_id: int, owner: str) -> Delivery | None:
+        """The row, locked, if `owner` still holds its lease (else another sender took it)."""
+        row = await s.get(Delivery, delivery_id, with_for_update=True)
+        if row is None or row.lease_owner != owner:
+            return None
+        return row
 
     async def record_progress(
         self,
         delivery_id: int,
         *,
+        owner: str,
         progress: int,
         message_id: int | None,
+        lease_until: datetime,
         thread_id: int | None = None,
-    ) -> None:
+    ) -> bool:
+        """Save how far a delivery got and renew its lease; False when the lease was lost."""
         async with self.sessions.begin() as s:
-            row = await s.get(Delivery, delivery_id)
-            assert row is not None
+            row = await self._owned(s, delivery_id, owner)
+            if row is None:
+                return False
             row.progress = progress
+            row.lease_until = lease_until
             if message_id is not None:
                 row.message_ids = [*row.message_ids, str(message_id)]
             if thread_id is not None:
                 row.thread_id = thread_id
+            return True
 
     async def finish(
-        self, delivery_id: int, status: str, now: datetime, error: str | None = None
-    ) -> None:
+        self,
+        delivery_id: int,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        *,
+        owner: str,
+    ) -> bool:
         async with self.sessions.begin() as s:
-            await s.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id)
-                .values(
-                    status=status,
-                    sent_at=now if status == "sent" else None,
-                    last_error=error,
-                    lease_owner=None,
-                    lease_until=None,
-                )
-            )
+            row = await self._owned(s, delivery_id, owner)
+            if row is None:
+                return False
+            row.status = status
+            row.sent_at = now if status == "sent" else None
+            row.last_error = error
+            row.lease_owner = None
+            row.lease_until = None
+            return True
 
-    async def retry_later(self, delivery_id: int, at: datetime, error: str) -> int:
+    async def retry_later(self, delivery_id: int, at: datetime, error: str, *, owner: str) -> bool:
         async with self.sessions.begin() as s:
-            row = await s.get(Delivery, delivery_id)
-            assert row is not None
+            row = await self._owned(s, delivery_id, owner)
+            if row is None:
+                return False
             row.attempts += 1
             row.next_attempt_at = at
             row.last_error = error[:500]
             row.lease_owner = None
             row.lease_until = None
-            return row.attempts
+            return True
 
     async def deliveries_for(self, channel_id: int) -> list[Delivery]:
         async with self.sessions() as s:
@@ -458,31 +490,50 @@ async def feeds_visible_to(
 
 
 async def recent_stories(
-    sessions: async_sessionmaker[AsyncSession], *, since: datetime,
-    source_keys: Sequence[str] = (), limit: int = 2000,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    since: datetime,
+    source_keys: Sequence[str] = (),
+    limit: int = 2000,
 ) -> list[StoryView]:
     """Stories first stored since `since` (any stored feed, or only `source_keys`)."""
     query = (
         select(Story, Feed.key, Feed.title, Feed.color, StorySummary.data)
         .join(Feed, Feed.id == Story.feed_id)
-        .outerjoin(StorySummary, and_(StorySummary.story_id == Story.id,
-                                      StorySummary.content_hash == Story.content_hash))
+        .outerjoin(
+            StorySummary,
+            and_(
+                StorySummary.story_id == Story.id, StorySummary.content_hash == Story.content_hash
+            ),
+        )
         .where(Story.first_seen_at >= since)
-        .order_by(Story.id).limit(limit)
+        .order_by(Story.id)
+        .limit(limit)
     )
     if source_keys:
         query = query.where(Feed.key.in_(list(source_keys)))
     async with sessions() as s:
         rows = await s.execute(query)
-        return [_view(story, key, title, color, digest)
-                for story, key, title, color, digest in rows.all()]
+        return [
+            _view(story, key, title, color, digest)
+            for story, key, title, color, digest in rows.all()
+        ]
 
 
-def _view(story: Story, key: str, title: str, color: int | None,
-          digest: dict[str, Any] | None) -> StoryView:
+def _view(
+    story: Story, key: str, title: str, color: int | None, digest: dict[str, Any] | None
+) -> StoryView:
     return StoryView(
-        id=story.id, source_key=key, source_name=title, source_color=color, title=story.title,
-        url=story.url, author=story.author, published_at=story.published_at,
-        summary=story.summary, image_url=story.image_url, tags=tuple(t.tag for t in story.tags),
+        id=story.id,
+        source_key=key,
+        source_name=title,
+        source_color=color,
+        title=story.title,
+        url=story.url,
+        author=story.author,
+        published_at=story.published_at,
+        summary=story.summary,
+        image_url=story.image_url,
+        tags=tuple(t.tag for t in story.tags),
         digest=digest,
     )

@@ -28,9 +28,15 @@ def service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> BriefSe
 
 async def setup_channel(service: BriefService, channel: int = CHANNEL, **kw: object) -> None:
     await service.repo.upsert_guild(GUILD, "Guild", None, service._clock())
-    args: dict[str, object] = {"guild_id": GUILD, "channel_id": channel, "time_text": "09:00",
-                               "timezone": "Europe/Berlin", "mode": "brief",
-                               "source_keys": None, "by": 1}
+    args: dict[str, object] = {
+        "guild_id": GUILD,
+        "channel_id": channel,
+        "time_text": "09:00",
+        "timezone": "Europe/Berlin",
+        "mode": "brief",
+        "source_keys": None,
+        "by": 1,
+    }
     args.update(kw)
     await service.setup(**args)  # type: ignore[arg-type]
 
@@ -82,8 +88,9 @@ async def test_concurrent_planners_produce_one_delivery(
     sub_a = await service.repo.get(CHANNEL)
     sub_b = await other.repo.get(CHANNEL)
     assert sub_a is not None and sub_b is not None
-    results = await asyncio.gather(service.plan(sub_a, scheduled=True),
-                                   other.plan(sub_b, scheduled=True))
+    results = await asyncio.gather(
+        service.plan(sub_a, scheduled=True), other.plan(sub_b, scheduled=True)
+    )
     assert sorted(r.planned for r in results) == [False, True]
     assert len(await service.repo.deliveries_for(CHANNEL)) == 1
 
@@ -138,8 +145,7 @@ async def test_per_source_cap_and_more(
     feed = await add_feed(sessions, "netflix")
     await setup_channel(service)
     for n in range(5):
-        await add_story(sessions, feed, f"S{n}",
-                        published=datetime(2026, 11, 20, n, tzinfo=UTC))
+        await add_story(sessions, feed, f"S{n}", published=datetime(2026, 11, 20, n, tzinfo=UTC))
     brief = await service.preview(CHANNEL)
     (group,) = brief.groups
     assert [s.title for s in group.stories] == ["S4", "S3"] and group.more == 3
@@ -182,3 +188,35 @@ async def test_plan_due_drains_more_channels_than_one_batch(
     clock.advance(hours=1)
     assert await service.plan_due(batch=3) == 7
     assert await service.plan_due(batch=3) == 0
+
+
+async def test_outbox_leases_are_exclusive_and_owned(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    feed = await add_feed(sessions, "netflix")
+    for n in range(6):
+        await setup_channel(service, channel=CHANNEL + n)
+    await add_story(sessions, feed, "For everyone")
+    clock.advance(hours=1)
+    assert await service.plan_due() == 6
+    repo = service.repo
+    claims = await asyncio.gather(
+        *(repo.lease_deliveries(clock.now, f"w{n}", lease_seconds=60, limit=2) for n in range(8))
+    )
+    ids = [row.id for rows in claims for row in rows]
+    assert len(ids) == len(set(ids))  # never the same row twice
+    while more := await repo.lease_deliveries(clock.now, "late", lease_seconds=60, limit=10):
+        ids += [row.id for row in more]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 6
+    owner_of = {row.id: row.lease_owner for rows in claims for row in rows}
+    some_id, some_owner = next(iter(owner_of.items()))
+    assert not await repo.record_progress(
+        some_id, owner="intruder", progress=1, message_id=1, lease_until=clock.now
+    )
+    assert await repo.record_progress(
+        some_id, owner=some_owner or "", progress=1, message_id=1, lease_until=clock.now
+    )
+    clock.advance(minutes=2)  # the lease expired: another sender takes the row over
+    (taken,) = await repo.lease_deliveries(clock.now, "rescuer", limit=1)
+    assert not await repo.finish(taken.id, "sent", clock.now, owner=owner_of.get(taken.id) or "late")
+    assert await repo.finish(taken.id, "sent", clock.now, owner="rescuer")

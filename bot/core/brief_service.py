@@ -248,12 +248,17 @@ class BriefService:
         planned = 0
         failed: set[int] = set()
         while True:
-            due = [s for s in await self.repo.due(self._clock(), limit=batch + len(failed))
-                   if s.id not in failed]
+            due = [
+                s
+                for s in await self.repo.due(self._clock(), limit=batch + len(failed))
+                if s.id not in failed
+            ]
             for sub in due:
                 try:
                     result = await self.plan(sub, scheduled=True)
                     planned += result.deliveries
+                    if not result.planned:
+                        failed.add(sub.id)  # nothing to do now; never revisit it this tick
                 except Exception:
                     failed.add(sub.id)
                     log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
@@ -279,12 +284,12 @@ class BriefService:
                 after=max(now, fired),
                 last_local_day=local_day(fired, sub.timezone),
             )
-        deliveries = self._deliveries(sub, stories, now, new_watermark)
+        deliveries = self._deliveries(sub, stories, now, new_watermark, scheduled=scheduled)
         if not deliveries and new_watermark == sub.watermark:
             if next_at is not None:
                 await self.repo.reschedule(sub.id, next_at, now)
             return PlanResult(planned=False, stories=0, deliveries=0)
-        ok = await self.repo.commit_plan(
+        inserted = await self.repo.commit_plan(
             sub.id,
             expected_watermark=sub.watermark,
             new_watermark=new_watermark,
@@ -293,13 +298,19 @@ class BriefService:
             channel_id=sub.channel_id,
             now=now,
         )
+        if not inserted:
+            return PlanResult(planned=False, stories=0, deliveries=0)
         shown = sum(len(d.payload.get("story_ids", [])) for d in deliveries)
-        return PlanResult(
-            planned=ok, stories=shown if ok else 0, deliveries=len(deliveries) if ok else 0
-        )
+        return PlanResult(planned=True, stories=shown, deliveries=inserted)
 
     def _deliveries(
-        self, sub: Subscription, stories: list[StoryView], now: datetime, upto: int
+        self,
+        sub: Subscription,
+        stories: list[StoryView],
+        now: datetime,
+        upto: int,
+        *,
+        scheduled: bool = True,
     ) -> list[PlannedDelivery]:
         tz = sub.timezone
         if sub.mode == "realtime":
@@ -324,8 +335,8 @@ class BriefService:
             stories, filters=filters_of(sub), at_local=now, per_source_cap=self._cap
         )
         if brief.is_empty():
-            if not self._post_when_empty:
-                return []
+            if not (self._post_when_empty and scheduled):
+                return []  # "nothing new" belongs to the daily slot, not to /brief send
             spec = render.nothing_new(now, tz)
             return [
                 PlannedDelivery(

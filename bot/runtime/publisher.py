@@ -163,12 +163,18 @@ class Publisher:
         )
         try:
             data = await self._request(route, json={"name": name, "auto_archive_duration": 1440})
-        except discord.Forbidden:
-            return None  # no thread permission: the stories follow in the channel
+        except discord.DiscordServerError:
+            raise  # Discord is having trouble: the delivery is retried later
         except discord.HTTPException as exc:
             if exc.code == THREAD_ALREADY_CREATED:
                 return message_id  # a thread started from a message shares its id
-            raise
+            # No thread permission, too many active threads, archived parent...: a brief
+            # without a thread is still a brief, so the stories follow in the channel.
+            log.info(
+                "no thread for a brief",
+                extra={"channel_id": channel_id, "status": exc.status, "code": exc.code},
+            )
+            return None
         return int(data["id"])
 
     async def deliver(self, row: Delivery) -> None:
@@ -178,10 +184,14 @@ class Publisher:
             specs.append(("header", MessageSpec.from_dict(payload["header"])))
         specs += [("batch", MessageSpec.from_dict(b)) for b in payload.get("batches", [])]
         thread_id = row.thread_id
+        wants_thread = bool(payload.get("thread_name")) and len(specs) > 1
         try:
             for index, (kind, spec) in enumerate(specs):
                 if index < row.progress:
                     continue
+                if kind == "batch" and wants_thread and thread_id is None and row.message_ids:
+                    # Resuming after the header went out: start (or find) its thread first.
+                    thread_id = await self._start_thread(row, int(row.message_ids[0]))
                 target = row.channel_id if kind == "header" or thread_id is None else thread_id
                 try:
                     message_id = await self._send(target, spec, nonce_for(row.id, index))
@@ -194,23 +204,13 @@ class Publisher:
                         )
                     else:
                         raise ChannelGone(_reason(exc)) from exc
-                new_thread = None
-                if kind == "header" and payload.get("thread_name") and len(specs) > 1:
-                    new_thread = await self._thread(
-                        row.channel_id, message_id, payload["thread_name"]
-                    )
-                    thread_id = new_thread
-                kept = await self._repo.record_progress(
-                    row.id,
-                    owner=self._lease_of(row),
-                    progress=index + 1,
-                    message_id=message_id,
-                    thread_id=new_thread,
-                    lease_until=self._clock() + self._lease,
-                )
-                if not kept:
-                    raise LeaseLost(row.id)
+                # Recorded before anything else can fail, so a retry never re-posts it.
+                await self._progress(row, index + 1, message_id)
+                row.progress = index + 1
+                row.message_ids = [*row.message_ids, str(message_id)]
                 self._metrics.messages_sent.labels(kind=row.kind).inc()
+                if kind == "header" and wants_thread:
+                    thread_id = await self._start_thread(row, message_id)
         except ChannelGone as exc:
             await self._pause(row, str(exc))
             return
@@ -236,6 +236,26 @@ class Publisher:
             return
         await self._repo.finish(row.id, "sent", self._clock(), owner=self._lease_of(row))
 
+    async def _progress(
+        self, row: Delivery, progress: int, message_id: int | None, thread_id: int | None = None
+    ) -> None:
+        kept = await self._repo.record_progress(
+            row.id,
+            owner=self._lease_of(row),
+            progress=progress,
+            message_id=message_id,
+            thread_id=thread_id,
+            lease_until=self._clock() + self._lease,
+        )
+        if not kept:
+            raise LeaseLost(row.id)
+
+    async def _start_thread(self, row: Delivery, header_id: int) -> int | None:
+        thread_id = await self._thread(row.channel_id, header_id, row.payload["thread_name"])
+        if thread_id is not None:
+            await self._progress(row, row.progress, None, thread_id)
+        return thread_id
+
     @staticmethod
     def _lease_of(row: Delivery) -> str:
         return row.lease_owner or ""
@@ -251,7 +271,7 @@ class Publisher:
 
     async def _pause(self, row: Delivery, reason: str) -> None:
         now = self._clock()
-        if not await self._repo.finish(row.id, "dead", now, reason, owner=self._lease_of(row)):
+        if not await self._repo.finish(row.id, "paused", now, reason, owner=self._lease_of(row)):
             return
         first = await self._repo.pause(row.channel_id, reason, now)
         log.warning("channel paused", extra={"channel_id": row.channel_id, "reason": reason})

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.briefs import StoryView
@@ -37,6 +38,13 @@ class PlannedDelivery:
     payload: dict[str, Any]
     story_from: int | None = None
     story_to: int | None = None
+
+
+def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
+    """INSERT with the backend's ON CONFLICT support (both speak it, with their own class)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
 
 
 class BriefRepository:
@@ -131,6 +139,8 @@ class BriefRepository:
             sub.timezone = timezone
             sub.brief_time = brief_time
             sub.next_brief_at = next_brief_at
+            if sub.paused_reason is not None:
+                await self._requeue_paused(s, channel_id, now)
             sub.paused_reason = None
             sub.paused_at = None
             sub.updated_at = now
@@ -183,8 +193,24 @@ class BriefRepository:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    @staticmethod
+    async def _requeue_paused(s: AsyncSession, channel_id: int, now: datetime) -> None:
+        """Deliveries parked by a 403/404 go out once the channel works again."""
+        await s.execute(
+            update(Delivery)
+            .where(Delivery.channel_id == channel_id, Delivery.status == "paused")
+            .values(
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+
     async def resume(self, channel_id: int, now: datetime) -> None:
         async with self.sessions.begin() as s:
+            await self._requeue_paused(s, channel_id, now)
             await s.execute(
                 update(Subscription)
                 .where(Subscription.channel_id == channel_id)
@@ -277,42 +303,51 @@ class BriefRepository:
         deliveries: Sequence[PlannedDelivery],
         channel_id: int,
         now: datetime,
-    ) -> bool:
-        """Advance the watermark and write the outbox atomically; False if someone else did."""
-        try:
-            async with self.sessions.begin() as s:
-                values: dict[str, Any] = {"watermark": new_watermark, "updated_at": now}
-                if next_brief_at is not None:
-                    values["next_brief_at"] = next_brief_at
-                moved = await s.execute(
-                    update(Subscription)
-                    .where(Subscription.id == sub_id, Subscription.watermark == expected_watermark)
-                    .values(**values)
-                )
-                if not moved.rowcount:  # type: ignore[attr-defined]
-                    await s.rollback()
-                    return False
-                for d in deliveries:
-                    s.add(
-                        Delivery(
-                            subscription_id=sub_id,
-                            channel_id=channel_id,
-                            dedupe_key=d.dedupe_key,
-                            kind=d.kind,
-                            story_from=d.story_from,
-                            story_to=d.story_to,
-                            payload=d.payload,
-                            status="pending",
-                            progress=0,
-                            message_ids=[],
-                            attempts=0,
-                            created_at=now,
-                            next_attempt_at=now,
-                        )
-                    )
-        except IntegrityError:
-            return False  # the same (channel, dedupe key) is already in the outbox
-        return True
+    ) -> int | None:
+        """Advance the watermark and write the outbox atomically.
+
+        Returns how many deliveries were new, or None when another planner moved first.
+        """
+        async with self.sessions.begin() as s:
+            values: dict[str, Any] = {"watermark": new_watermark, "updated_at": now}
+            if next_brief_at is not None:
+                values["next_brief_at"] = next_brief_at
+            moved = await s.execute(
+                update(Subscription)
+                .where(Subscription.id == sub_id, Subscription.watermark == expected_watermark)
+                .values(**values)
+            )
+            if not moved.rowcount:  # type: ignore[attr-defined]
+                await s.rollback()
+                return None
+            rows: list[dict[str, Any]] = [
+                {
+                    "subscription_id": sub_id,
+                    "channel_id": channel_id,
+                    "dedupe_key": d.dedupe_key,
+                    "kind": d.kind,
+                    "story_from": d.story_from,
+                    "story_to": d.story_to,
+                    "payload": d.payload,
+                    "status": "pending",
+                    "progress": 0,
+                    "message_ids": [],
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+                for d in deliveries
+            ]
+            if not rows:
+                return 0
+            # A delivery already in the outbox (same channel and key) is the same message:
+            # skip it, but still move the watermark and schedule, or the channel sticks.
+            inserted = await s.execute(
+                dialect_insert(s, Delivery)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["channel_id", "dedupe_key"])
+            )
+            return int(inserted.rowcount or 0)  # type: ignore[attr-defined]
 
     async def reschedule(self, sub_id: int, next_brief_at: datetime, now: datetime) -> None:
         async with self.sessions.begin() as s:

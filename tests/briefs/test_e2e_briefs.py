@@ -143,6 +143,13 @@ async def test_forbidden_channel_is_paused_and_others_still_get_theirs(
     status = await fake_discord.interact_command("brief status", {},
                                                  member_permissions=P.MANAGE_GUILD)
     assert "Paused" in await answer_text(fake_discord, status)
+    # The admin fixes the permissions and sets the channel up again: nothing was lost.
+    fake_discord.faults.clear()
+    await setup(fake_discord, bad.id)
+    await services.deliver_tick()
+    bad_headers = [m for m in fake_discord.messages(bad.id) if m.payload.get("embeds")]
+    assert len(bad_headers) == 1
+    assert "토스의 새 결제 시스템" in json.dumps(bad_headers[0].payload, ensure_ascii=False)
 
 
 async def test_restart_mid_fanout_every_channel_exactly_once(

@@ -218,5 +218,36 @@ async def test_outbox_leases_are_exclusive_and_owned(
     )
     clock.advance(minutes=2)  # the lease expired: another sender takes the row over
     (taken,) = await repo.lease_deliveries(clock.now, "rescuer", limit=1)
-    assert not await repo.finish(taken.id, "sent", clock.now, owner=owner_of.get(taken.id) or "late")
+    assert not await repo.finish(
+        taken.id, "sent", clock.now, owner=owner_of.get(taken.id) or "late"
+    )
     assert await repo.finish(taken.id, "sent", clock.now, owner="rescuer")
+
+
+async def test_nothing_new_notice_once_a_day_and_schedule_keeps_moving(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    service = BriefService(BriefRepository(sessions), clock=clock, post_when_empty=True)
+    await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    assert (await service.plan_now(CHANNEL)).deliveries == 0  # never from /brief send
+    clock.advance(hours=1)
+    assert await service.plan_due() == 1
+    # Same local day again (e.g. the admin moved the brief later): the notice exists already,
+    # yet the schedule must still advance instead of leaving the channel due forever.
+    await service.setup(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        time_text="10:30",
+        timezone="Europe/Berlin",
+        mode="brief",
+        source_keys=None,
+        by=1,
+    )
+    clock.advance(hours=2)
+    assert await service.plan_due() == 0
+    sub = await service.repo.get(CHANNEL)
+    assert sub is not None and sub.next_brief_at is not None and sub.next_brief_at > clock.now
+    assert [d.dedupe_key for d in await service.repo.deliveries_for(CHANNEL)] == [
+        "empty:2026-11-22"
+    ]

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.core import render
 from bot.core.brief_service import BriefService, suggest_timezones
-from bot.core.briefs import build_brief
+from bot.core.errors import UserInputError
 from bot.runtime.client import TechbriefBot
 from cogs.common import (
     ConfirmView,
@@ -32,7 +32,7 @@ def _channel_id(interaction: discord.Interaction[Any], channel: TextChannel | No
     if channel is not None:
         return channel.id
     if interaction.channel_id is None:
-        raise app_commands.AppCommandError("Pick a channel.")
+        raise UserInputError("Pick a channel.")
     return interaction.channel_id
 
 
@@ -110,7 +110,12 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         )
         lines = [
             f"{'Set up' if created else 'Updated'} {channel.mention}: {when}.",
-            "Sources: " + ("all catalog sources" if sub.all_sources else ", ".join(keys)),
+            "Sources: "
+            + (
+                "all catalog sources"
+                if sub.all_sources
+                else ", ".join(keys) or f"{len(sub.feeds)} chosen sources (unchanged)"
+            ),
             "New stories from now on are included (no backlog flood); "
             "`/brief now` shows what is waiting.",
         ]
@@ -162,9 +167,12 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         if not result.planned:
             await reply(interaction, f"Nothing new to send to <#{channel_id}>.")
             return
-        if self.bot.services.publisher is not None:
-            await self.bot.services.publisher.run_once()
-        await reply(interaction, f"Sent a brief of {result.stories} stories to <#{channel_id}>.")
+        self.bot.services.send_soon()
+        await reply(
+            interaction,
+            f"Queued a brief of {result.stories} stories for <#{channel_id}>; it is on its way. "
+            "`/brief status` shows if the channel could not be reached.",
+        )
 
     @app_commands.command(name="stop", description="Stop posting briefs in a channel")
     @app_commands.describe(channel="The configured channel (default: this one)")
@@ -211,22 +219,15 @@ class FilterGroup(
         keyword: str | None,
         channel: TextChannel | None,
     ) -> None:
+        await defer(interaction)
         channel_id = _channel_id(interaction, channel)
-        service = self.bot.services.brief_service()
-        await service.set_filter(channel_id, kind, keyword)
-        sub = await service.require(channel_id)
-        preview = await service.repo.pending_stories(sub)
-        from bot.core.brief_service import filters_of
-
-        kept = build_brief(
-            preview, filters=filters_of(sub), at_local=self.bot.services.clock(), per_source_cap=100
-        ).total
+        passing = await self.bot.services.brief_service().set_filter(channel_id, kind, keyword)
         what = {
             "include": f"Only stories mentioning **{keyword}** (or another include keyword)",
             "exclude": f"No stories mentioning **{keyword}**",
             "clear": "All filters cleared",
         }[kind if keyword is not None else "clear"]
-        await reply(interaction, f"{what} in <#{channel_id}>. {kept} waiting stories pass.")
+        await reply(interaction, f"{what} in <#{channel_id}>. {passing} waiting stories pass.")
 
     @app_commands.command(name="include", description="Only keep stories that mention a keyword")
     @app_commands.describe(

@@ -8,6 +8,7 @@ neither lose nor repeat a brief. Sending is the publisher's job.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,10 +49,16 @@ def check_timezone(name: str) -> str:
     return name
 
 
+@functools.cache
+def _zone_names() -> tuple[str, ...]:
+    """The IANA names, read from disk once (autocomplete asks on every keystroke)."""
+    return tuple(sorted(available_timezones()))
+
+
 def suggest_timezones(partial: str, limit: int = 25) -> list[str]:
     """IANA names containing what was typed (case-insensitive), best matches first."""
     needle = partial.strip().lower().replace(" ", "_")
-    names = sorted(available_timezones())
+    names = _zone_names()
     if not needle:
         common = [
             "UTC",
@@ -194,13 +201,18 @@ class BriefService:
         )
         return f"<#{channel_id}> no longer gets **{feed.title}**."
 
-    async def set_filter(self, channel_id: int, kind: str, keyword: str | None) -> None:
+    async def set_filter(self, channel_id: int, kind: str, keyword: str | None) -> int:
+        """Add a keyword filter (or clear them all); returns how many waiting stories pass."""
         await self.require(channel_id)
         if keyword is not None:
             keyword = " ".join(keyword.split())
             if not keyword or len(keyword) > MAX_KEYWORD:
                 raise UserInputError(f"A keyword must be 1 to {MAX_KEYWORD} characters.")
         await self.repo.set_filter(channel_id, kind, keyword)
+        sub = await self.require(channel_id)
+        waiting = await self.repo.pending_stories(sub)
+        return build_brief(waiting, filters=filters_of(sub), at_local=self._clock(),
+                           per_source_cap=len(waiting) or 1).total
 
     async def stop(self, channel_id: int) -> None:
         await self.require(channel_id)

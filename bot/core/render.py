@@ -52,6 +52,11 @@ class MessageSpec:
         )
 
 
+def plain(text: str) -> str:
+    """Feed text for places Discord shows literally (button labels, thread names)."""
+    return " ".join(st.clean_control(text).split()) or "(untitled)"
+
+
 def safe_url(url: str | None) -> str | None:
     """An http(s) URL Discord will accept as a link, or None (javascript:, data:, junk)."""
     if not url:
@@ -122,7 +127,7 @@ def story_embed(
         "title": st.safe_line(story.title, st.EMBED_TITLE) or "(untitled)",
         "description": description,
         "color": story.source_color if story.source_color is not None else BRAND,
-        "author": {"name": st.truncate(" ".join(story.source_name.split()), st.AUTHOR_NAME)},
+        "author": {"name": st.truncate(plain(story.source_name), st.AUTHOR_NAME)},
         "timestamp": story.published_at.isoformat(),
     }
     url = safe_url(story.url)
@@ -130,7 +135,7 @@ def story_embed(
         embed["url"] = url
     footer = local_date_text(story.published_at, timezone)
     if story.author:
-        footer = f"{' '.join(story.author.split())} · {footer}"
+        footer = f"{plain(story.author)} · {footer}"
     embed["footer"] = {"text": st.truncate(footer, st.FOOTER)}
     image = safe_url(story.image_url)
     if image:
@@ -152,21 +157,22 @@ def story_batches(stories: Sequence[StoryView], timezone: str, **kw: Any) -> lis
     batches: list[MessageSpec] = []
     embeds: list[dict[str, Any]] = []
     ids: list[int] = []
+    titles: list[str] = []
     size = 0
 
     def flush() -> None:
-        nonlocal embeds, ids, size
+        nonlocal embeds, ids, titles, size
         if embeds:
             buttons = [
-                bookmark_button(sid, f"{n}. " + st.truncate(" ".join(e["title"].split()), 60))
-                for n, (sid, e) in enumerate(zip(ids, embeds, strict=True), start=1)
+                bookmark_button(sid, f"{n}. " + st.truncate(plain(title), 60))
+                for n, (sid, title) in enumerate(zip(ids, titles, strict=True), start=1)
             ]
             batches.append(
                 MessageSpec(
                     embeds=tuple(embeds), components=action_rows(buttons), story_ids=tuple(ids)
                 )
             )
-        embeds, ids, size = [], [], 0
+        embeds, ids, titles, size = [], [], [], 0
 
     for story in stories:
         embed = story_embed(story, timezone, **kw)
@@ -175,6 +181,7 @@ def story_batches(stories: Sequence[StoryView], timezone: str, **kw: Any) -> lis
             flush()
         embeds.append(embed)
         ids.append(story.id)
+        titles.append(story.title)
         size += length
     flush()
     return batches
@@ -220,7 +227,7 @@ def _fit_lines(lines: Sequence[str], limit: int) -> str:
     used = 0
     for index, line in enumerate(lines):
         remaining = len(lines) - index
-        tail = f"\n…and {remaining} more lines in the thread"
+        tail = f"\n…and {remaining} more"
         if used + len(line) + 1 + len(tail) > limit:
             out.append(tail.strip())
             break
@@ -257,7 +264,9 @@ def help_embed(commands: Sequence[tuple[str, str]]) -> dict[str, Any]:
 def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime) -> dict[str, Any]:
     """`/brief status`: one field per configured channel, then the feeds that are failing."""
     fields: list[dict[str, Any]] = []
-    for s in statuses[: st.FIELDS - 1]:
+    budget = st.EMBED_TOTAL - 1200  # title, the failing-feeds field and the "more" line
+    shown = 0
+    for s in statuses[: st.FIELDS - 2]:
         when = "—"
         if s.mode == "realtime":
             when = "as stories arrive"
@@ -275,9 +284,20 @@ def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime)
             lines.append(st.truncate(f"**Filters:** include {inc}; exclude {exc}", 300))
         if s.paused_reason:
             lines.append(f"⏸️ **Paused:** {st.truncate(st.inert(s.paused_reason), 300)}")
-        fields.append({"name": f"#{s.channel_id}"[: st.FIELD_NAME], "value": "", "inline": False})
-        fields[-1]["name"] = "Channel"
-        fields[-1]["value"] = st.truncate(f"<#{s.channel_id}>\n" + "\n".join(lines), st.FIELD_VALUE)
+        value = st.truncate(f"<#{s.channel_id}>\n" + "\n".join(lines), st.FIELD_VALUE)
+        budget -= len("Channel") + len(value)
+        if budget < 0:
+            break  # the embed's 6,000 characters are spent; the rest is counted below
+        fields.append({"name": "Channel", "value": value, "inline": False})
+        shown += 1
+    if shown < len(statuses):
+        fields.append(
+            {
+                "name": "More channels",
+                "value": f"…and {len(statuses) - shown} more configured channels.",
+                "inline": False,
+            }
+        )
     if failing:
         rows = [
             f"`{f.key}` · {st.truncate(st.inert(f.last_error or 'error'), 120)} · "

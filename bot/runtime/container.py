@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -19,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.bookmarks import BookmarkService
 from bot.core.brief_service import BriefService
 from bot.core.catalog import load_catalog
-from bot.core.search.service import SearchService
 from bot.core.models import CatalogFeed
+from bot.core.search.service import SearchService
 from bot.core.summarize import digest_formatter
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
@@ -52,6 +53,7 @@ class Services:
     publisher: Publisher | None = None
     discord_http: HTTPClient | None = None  # bound by the Discord client once it exists
     drainers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: set[asyncio.Task[int]] = field(default_factory=set)
     job_factories: list[
         Callable[[Any], list[tuple[str, float, Callable[[], Awaitable[object]]]]]
     ] = field(default_factory=list)
@@ -81,6 +83,14 @@ class Services:
     def brief_service(self) -> BriefService:
         assert self.briefs is not None
         return self.briefs
+
+    def send_soon(self) -> None:
+        """Start sending the outbox now, in the background (an answer must not wait for it)."""
+        if self.publisher is None:
+            return
+        task = asyncio.create_task(self.publisher.run_once())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def deliver_tick(self) -> None:
         """Plan due briefs into the outbox, then send what the outbox holds."""

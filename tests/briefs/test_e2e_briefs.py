@@ -20,7 +20,6 @@ from tests.briefs.helpers import add_story
 from tests.fakediscord import EPHEMERAL, Channel, FakeDiscord
 from tests.fakediscord import permissions as P
 
-
 MESSAGES = "POST /channels/{channel_id}/messages"
 THREADS = "POST /channels/{channel_id}/messages/{message_id}/threads"
 

@@ -143,3 +143,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _under_ci() and (_TALLY.skipped or (session.testscollected and not _TALLY.passed)):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """A fresh migrated PostgreSQL database, for tests about PostgreSQL-only behaviour."""
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    name: str = request.getfixturevalue("pg_template")
+    return _fresh_pg_database(server, name)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.briefs import StoryView
+from bot.storage.locks import story_writes_barrier
 from bot.storage.models import (
     Delivery,
     Feed,
@@ -236,7 +237,9 @@ class BriefRepository:
             return list(rows.scalars())
 
     async def max_story_id(self) -> int:
-        async with self.sessions() as s:
+        """The newest story id such that every lower id is committed (see bot.storage.locks)."""
+        async with self.sessions.begin() as s:
+            await story_writes_barrier(s)
             return int((await s.execute(select(func.max(Story.id)))).scalar() or 0)
 
     def _visible(self, sub: Subscription) -> Any:
@@ -257,7 +260,7 @@ class BriefRepository:
         self, sub: Subscription, *, upto: int | None = None, limit: int = 1000
     ) -> list[StoryView]:
         """Stories stored after the watermark (insertion order), up to `upto`, oldest first."""
-        conditions = [Story.id > sub.watermark, self._visible(sub)]
+        conditions = [Story.id > sub.watermark, Story.backfill.is_(False), self._visible(sub)]
         if upto is not None:
             conditions.append(Story.id <= upto)
         async with self.sessions() as s:
@@ -287,7 +290,9 @@ class BriefRepository:
                     await s.execute(
                         select(func.count())
                         .select_from(Story)
-                        .where(Story.id > sub.watermark, self._visible(sub))
+                        .where(
+                            Story.id > sub.watermark, Story.backfill.is_(False), self._visible(sub)
+                        )
                     )
                 ).scalar()
                 or 0

@@ -89,9 +89,12 @@ class Story(Base):
     image_url: Mapped[str | None] = mapped_column(String(2048))
     language: Mapped[str | None] = mapped_column(String(16))
     published_at: Mapped[datetime] = mapped_column(index=True)
-    first_seen_at: Mapped[datetime]
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Stored from a feed's very first fetch: archived and searchable, never announced
+    # (invariant 3, no backfill flood when a feed is added).
+    backfill: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Search text kept by the repository (CJK segmented the same way on both backends).
     search_title: Mapped[str] = mapped_column(Text, default="")
     search_body: Mapped[str] = mapped_column(Text, default="")

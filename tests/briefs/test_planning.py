@@ -251,3 +251,19 @@ async def test_nothing_new_notice_once_a_day_and_schedule_keeps_moving(
     assert [d.dedupe_key for d in await service.repo.deliveries_for(CHANNEL)] == [
         "empty:2026-11-22"
     ]
+
+
+async def test_backfill_stories_are_archived_but_never_announced(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    from sqlalchemy import update
+
+    from bot.storage.models import Story
+
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    old = await add_story(sessions, feed, "From the feed's first fetch")
+    async with sessions.begin() as s:
+        await s.execute(update(Story).where(Story.id == old).values(backfill=True))
+    await add_story(sessions, feed, "Genuinely new")
+    assert [s.title for s in (await service.preview(CHANNEL)).shown] == ["Genuinely new"]

@@ -103,6 +103,7 @@ def upgrade() -> None:
         sa.Column("first_seen_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("backfill", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("search_title", sa.Text(), nullable=False),
         sa.Column("search_body", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -112,6 +113,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("canonical_url", name=op.f("uq_stories_canonical_url")),
     )
     with op.batch_alter_table("stories", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stories_first_seen_at"), ["first_seen_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_stories_feed_id"), ["feed_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_stories_published_at"), ["published_at"], unique=False)
 
@@ -366,6 +368,7 @@ def downgrade() -> None:
     op.drop_table("subscriptions")
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stories_published_at"))
+        batch_op.drop_index(batch_op.f("ix_stories_first_seen_at"))
         batch_op.drop_index(batch_op.f("ix_stories_feed_id"))
 
     op.drop_table("stories")

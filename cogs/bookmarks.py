@@ -27,7 +27,8 @@ from bot.core.safetext import CHOICE_VALUE, CHOICES
 from bot.core.search.service import SearchService
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services
-from cogs.common import NO_MENTIONS, defer, reply
+from bot.runtime.replies import NO_MENTIONS
+from cogs.common import defer, reply
 from cogs.paginator import OwnerView, Page, Paginator, answer_component_error
 
 log = logging.getLogger(__name__)

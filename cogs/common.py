@@ -8,9 +8,8 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import UserInputError
+from bot.runtime.replies import send_ephemeral
 from cogs.paginator import OwnerView
-
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def require_manage_server(interaction: discord.Interaction[Any]) -> bool:
@@ -32,28 +31,8 @@ def guild_id_of(interaction: discord.Interaction[Any]) -> int:
     return interaction.guild_id
 
 
-async def reply(
-    interaction: discord.Interaction[Any],
-    content: str | None = None,
-    *,
-    embed: dict[str, Any] | None = None,
-    view: discord.ui.View | None = None,
-    file: discord.File | None = None,
-) -> None:
-    """Ephemeral answer whether or not the interaction was deferred."""
-    kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": NO_MENTIONS}
-    if content is not None:
-        kwargs["content"] = content
-    if embed is not None:
-        kwargs["embed"] = discord.Embed.from_dict(embed)
-    if view is not None:
-        kwargs["view"] = view
-    if file is not None:
-        kwargs["file"] = file
-    if interaction.response.is_done():
-        await interaction.followup.send(**kwargs)
-    else:
-        await interaction.response.send_message(**kwargs)
+# Every personal answer is ephemeral and mention-free: one implementation for all cogs.
+reply = send_ephemeral
 
 
 async def defer(interaction: discord.Interaction[Any]) -> None:

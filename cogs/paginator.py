@@ -30,11 +30,11 @@ import discord
 from bot.core.errors import TechbriefError
 from bot.core.render import bookmark_custom_id
 from bot.core.render_personal import page_label
-from bot.runtime.errors import send_ephemeral
+from bot.runtime.errors import answer as send_ephemeral
+from bot.runtime.replies import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 OWNER_ONLY = "Only the person who ran the command can press these."
 # Interaction tokens live 15 minutes and the timeout edit needs one: stay well inside that.
 DEFAULT_TIMEOUT = 600.0

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import NotFoundError, TechbriefError, UserInputError
+from bot.runtime.replies import send_ephemeral
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,10 @@ def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
     return "", True
 
 
-async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+async def answer(interaction: discord.Interaction, message: str) -> None:
+    """The error message, ephemeral; a failure to deliver it is logged, never raised."""
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(
-                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
-        else:
-            await interaction.response.send_message(
-                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
+        await send_ephemeral(interaction, message)
     except discord.HTTPException:
         log.warning("could not deliver an error message", exc_info=True)
 
@@ -76,4 +71,4 @@ async def on_app_command_error(
             f"Something went wrong on my side (error id `{error_id}`). "
             "It has been logged; please try again later."
         )
-    await send_ephemeral(interaction, message)
+    await answer(interaction, message)

@@ -9,6 +9,6 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 
 def registry() -> list[Register]:
-    from bot.commands import briefs_cli, discord_cmds
+    from bot.commands import briefs_cli, discord_cmds, ingest, search
 
-    return [discord_cmds.register, briefs_cli.register]
+    return [discord_cmds.register, briefs_cli.register, ingest.register, search.register]

@@ -19,7 +19,13 @@ from bot.core import render
 from bot.core.brief_schedule import local_day, next_brief_at
 from bot.core.briefs import Brief, Filters, StoryView, build_brief
 from bot.core.errors import NotFoundError, UserInputError
-from bot.storage.briefs_repo import BriefRepository, FeedRow, PlannedDelivery, feeds_visible_to
+from bot.storage.briefs_repo import (
+    SHARED,
+    BriefRepository,
+    FeedRow,
+    PlannedDelivery,
+    feeds_visible_to,
+)
 from bot.storage.models import Subscription
 
 log = logging.getLogger(__name__)
@@ -177,7 +183,7 @@ class BriefService:
         feeds = await self.sources(guild_id)
         feed = next(f for f in feeds if f.id == feed_id)
         current = {f.feed_id for f in sub.feeds}
-        if (sub.all_sources and feed.origin == "catalog") or feed_id in current:
+        if (sub.all_sources and feed.origin in SHARED) or feed_id in current:
             return f"<#{channel_id}> already gets **{feed.title}**."
         await self.repo.set_sources(
             channel_id, all_sources=sub.all_sources, feed_ids=[*current, feed_id], now=self._clock()
@@ -192,7 +198,7 @@ class BriefService:
         current = {f.feed_id for f in sub.feeds}
         if sub.all_sources:
             # Leaving "everything": keep every other catalog source, explicitly.
-            current |= {f.id for f in feeds if f.origin == "catalog"}
+            current |= {f.id for f in feeds if f.origin in SHARED}
         if feed_id not in current:
             return f"<#{channel_id}> does not get **{feed.title}**."
         current.discard(feed_id)

@@ -14,7 +14,9 @@ import calendar
 import html
 import io
 import multiprocessing
+import os
 import re
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -28,7 +30,7 @@ import feedparser
 from bot.core.errors import ParseError
 from bot.core.jsonfeed import looks_like_json_feed, parse_json_feed
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
-from bot.core.normalize import normalize_feed
+from bot.core.normalize import SearchText, normalize_feed, search_text_for
 from bot.core.text import clean_text
 
 # Everything before the root element: XML declaration, comments, DOCTYPE with internal subset.
@@ -46,6 +48,9 @@ class ParseOutcome:
 
     feed: ParsedFeed
     stories: tuple[NormalizedStory, ...]
+    # Search text per story (parallel to ``stories``) when asked for: segmenting 100 KB of
+    # text per feed is CPU work that belongs in the worker, not on the event loop.
+    search: tuple[SearchText, ...] | None = None
 
 
 def reject_entity_expansion(body: bytes) -> None:
@@ -248,10 +253,12 @@ def parse_and_normalize(
     url: str,
     fetched_at: datetime,
     keep_entries: bool = False,
+    with_search: bool = False,
 ) -> ParseOutcome:
     """Parse and normalize one document; runs in a worker process (pure, picklable I/O)."""
     feed = parse_feed(body, headers, url)
     stories = normalize_feed(feed, url, fetched_at)
+    search = tuple(search_text_for(s) for s in stories) if with_search else None
     if not keep_entries:
         # Raw HTML entries would double the bytes pickled back to the parent for nothing.
         feed = ParsedFeed(
@@ -263,11 +270,29 @@ def parse_and_normalize(
             format=feed.format,
             bozo=feed.bozo,
         )
-    return ParseOutcome(feed=feed, stories=stories)
+    return ParseOutcome(feed=feed, stories=stories, search=search)
+
+
+def _exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """A worker ends itself once the process that started it is gone.
+
+    ProcessPoolExecutor workers do not notice a parent killed with SIGKILL (or OOM): they
+    would linger as orphans, holding memory and the parent's stdout/stderr. A daemon thread
+    watching the parent pid is portable and costs nothing while the parent lives.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _warm_up() -> None:
     """Imported modules are paid for once per worker, not on the first real feed."""
+    _exit_with_parent()
     parse_feed(
         b'<rss version="2.0"><channel><title>w</title><item><title>w</title></item>'
         b"</channel></rss>",
@@ -284,7 +309,7 @@ class ParserPool:
         executor: Executor | None = None,
         *,
         max_workers: int | None = None,
-        mp_start_method: str = "forkserver",
+        mp_start_method: str = "spawn",
     ) -> None:
         self._executor = executor
         self._owns_executor = executor is None
@@ -293,8 +318,9 @@ class ParserPool:
 
     def _ensure(self) -> Executor:
         if self._executor is None:
-            # forkserver: forking a process that already runs threads (aiohttp's resolver,
-            # the DB driver) can deadlock the child; spawn-like workers start clean.
+            # spawn: forking a process that already runs threads (aiohttp's resolver, the DB
+            # driver) can deadlock the child. Not forkserver either: the fork server outlives
+            # a SIGKILLed parent, and so would its workers (see _exit_with_parent).
             context = multiprocessing.get_context(self._start_method)
             self._executor = ProcessPoolExecutor(
                 max_workers=self._max_workers, mp_context=context, initializer=_warm_up
@@ -316,9 +342,12 @@ class ParserPool:
         fetched_at: datetime,
         *,
         keep_entries: bool = False,
+        with_search: bool = False,
     ) -> ParseOutcome:
         loop = asyncio.get_running_loop()
-        job = partial(parse_and_normalize, body, dict(headers), url, fetched_at, keep_entries)
+        job = partial(
+            parse_and_normalize, body, dict(headers), url, fetched_at, keep_entries, with_search
+        )
         return await loop.run_in_executor(self._ensure(), job)
 
     def close(self, *, wait: bool = True) -> None:

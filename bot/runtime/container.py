@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from discord.http import HTTPClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,9 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.bookmarks import BookmarkService
 from bot.core.brief_service import BriefService
 from bot.core.catalog import load_catalog
+from bot.core.feeds import FeedService
+from bot.core.fetcher import Fetcher
 from bot.core.models import CatalogFeed
+from bot.core.refresher import Refresher
 from bot.core.search.service import SearchService
 from bot.core.summarize import digest_formatter
+from bot.core.summarize.service import (
+    SummaryService,
+    SummaryServiceConfig,
+    build_summary_service,
+    page_bytes,
+)
+from bot.runtime.ingest import install_ingest
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.runtime.publisher import Publisher
@@ -50,6 +61,9 @@ class Services:
     briefs: BriefService | None = None
     bookmarks: BookmarkService | None = None
     search: SearchService | None = None
+    refresher: Refresher | None = None
+    feeds: FeedService | None = None
+    summaries: SummaryService | None = None
     publisher: Publisher | None = None
     discord_http: HTTPClient | None = None  # bound by the Discord client once it exists
     drainers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -75,6 +89,10 @@ class Services:
     def bookmark_service(self) -> BookmarkService:
         assert self.bookmarks is not None
         return self.bookmarks
+
+    def feed_service(self) -> FeedService:
+        assert self.feeds is not None
+        return self.feeds
 
     def search_service(self) -> SearchService:
         assert self.search is not None
@@ -124,6 +142,8 @@ async def open_services(
         clock=clock,
     )
     install_briefs(services)
+    ingest = install_ingest(services)
+    await install_summaries(services, ingest.fetcher)
     services.search = SearchService(
         services.sessions, max_query_chars=settings.search.max_query_chars, clock=clock
     )
@@ -144,7 +164,8 @@ def install_briefs(services: Services) -> None:
         repo,
         clock=services.clock,
         per_source_cap=settings.brief.per_source_cap,
-        post_when_empty=settings.brief.post_when_empty, digest_formatter=digest_formatter,
+        post_when_empty=settings.brief.post_when_empty,
+        digest_formatter=digest_formatter,
     )
     services.publisher = Publisher(
         services.require_discord,
@@ -159,4 +180,46 @@ def install_briefs(services: Services) -> None:
     services.drainers.append(services.publisher.drain)
     services.job_factories.append(
         lambda _bot: [("briefs", settings.scheduler.tick_seconds, services.deliver_tick)]
+    )
+
+
+async def install_summaries(services: Services, fetcher: Fetcher) -> None:
+    """Summaries per story and content hash, computed off the event loop on their own tick."""
+    s = services.settings.summary
+    http = None
+    if s.method == "llm":
+        http = await services.exit_stack.enter_async_context(aiohttp.ClientSession())
+    summaries = build_summary_service(
+        SummaryServiceConfig(
+            method=s.method,
+            llm_base_url=s.llm_base_url,
+            llm_model=s.llm_model,
+            llm_api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
+            llm_timeout_s=s.llm_timeout_s,
+            llm_daily_token_budget=s.llm_daily_token_budget,
+            teaser_fetch=s.teaser_fetch,
+            teaser_min_words=s.teaser_min_words,
+            teaser_daily_budget=s.teaser_daily_budget,
+        ),
+        sessions=services.sessions,
+        http=http,
+        # The SSRF-guarded path: article links come from feeds, so they are untrusted.
+        page_fetcher=page_bytes(fetcher.fetch_page),
+        clock=services.clock,
+    )
+    services.summaries = summaries
+    metrics = services.metrics
+
+    async def tick() -> None:
+        await summaries.run_pending()
+        counters = summaries.llm_counter_increments()
+        for kind, n in counters.tokens.items():
+            if n:
+                metrics.llm_tokens.labels(kind=kind).inc(n)
+        for outcome, n in counters.calls.items():
+            if n:
+                metrics.llm_calls.labels(outcome=outcome).inc(n)
+
+    services.job_factories.append(
+        lambda _bot: [("summaries", services.settings.scheduler.tick_seconds, tick)]
     )

@@ -166,7 +166,7 @@ class _IngestSlots(Protocol):
     feeds: FeedService | None
 
 
-def install_ingest(services: Services) -> None:
+def install_ingest(services: Services) -> Ingest:
     """Build ingest, expose it on ``services``, register shutdown and the periodic jobs."""
     ingest = build_ingest(
         services.settings,
@@ -192,3 +192,4 @@ def install_ingest(services: Services) -> None:
         ]
 
     services.job_factories.append(jobs)
+    return ingest

@@ -32,6 +32,11 @@ from bot.storage.models import (
 )
 
 
+# Feeds every server may use: the catalog and what the operator imported (OPML). Feeds a
+# server added with /feed add stay that server's own.
+SHARED = ("catalog", "opml")
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedDelivery:
     dedupe_key: str
@@ -252,7 +257,7 @@ class BriefRepository:
         if not sub.all_sources:
             return chosen
         catalog = exists().where(
-            StoryKey.story_id == Story.id, StoryKey.feed_id == Feed.id, Feed.origin == "catalog"
+            StoryKey.story_id == Story.id, StoryKey.feed_id == Feed.id, Feed.origin.in_(SHARED)
         )
         return or_(catalog, chosen)
 
@@ -509,9 +514,9 @@ async def feeds_visible_to(
     async with sessions() as s:
         query = select(Feed).where(Feed.active.is_(True))
         if guild_id is None:
-            query = query.where(Feed.origin == "catalog")
+            query = query.where(Feed.origin.in_(SHARED))
         else:
-            query = query.where(or_(Feed.origin == "catalog", Feed.added_by_guild_id == guild_id))
+            query = query.where(or_(Feed.origin.in_(SHARED), Feed.added_by_guild_id == guild_id))
         rows = await s.execute(query.order_by(Feed.key))
         return [
             FeedRow(

@@ -103,6 +103,10 @@ class Story(Base):
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
     )
 
+    # AUTOINCREMENT: SQLite would otherwise hand the id of a deleted newest story out again,
+    # and a channel whose watermark had passed it would never see the new story.
+    __table_args__ = {"sqlite_autoincrement": True}
+
 
 class StoryTag(Base):
     __tablename__ = "story_tags"

@@ -111,6 +111,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stories")),
         sa.UniqueConstraint("canonical_url", name=op.f("uq_stories_canonical_url")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stories_first_seen_at"), ["first_seen_at"], unique=False)

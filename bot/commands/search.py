@@ -9,7 +9,13 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from bot.core.errors import QueryError
-from bot.core.search.service import MAX_LIMIT, SearchHit, SearchPage, SearchService
+from bot.core.search.service import (
+    MAX_LIMIT,
+    RANK_WINDOW,
+    SearchHit,
+    SearchPage,
+    SearchService,
+)
 from bot.storage.engine import create_engine, session_factory
 
 if TYPE_CHECKING:
@@ -103,7 +109,9 @@ def write_text(page: SearchPage, out: TextIO, *, color: bool) -> None:
         out.write("No stories found.\n")
         return
     shown = f"{page.offset + 1}-{page.offset + len(page.hits)}"
-    out.write(f"{shown} of {page.total} stories\n\n")
+    # total is None past the ranking window: only the newest RANK_WINDOW matches are ranked.
+    total = str(page.total) if page.total is not None else f"{RANK_WINDOW}+"
+    out.write(f"{shown} of {total} stories\n\n")
     for n, hit in enumerate(page.hits, start=page.offset + 1):
         day = hit.published_at.strftime("%Y-%m-%d")
         out.write(f"{n}. {hit.title}\n   {hit.source_name} ({hit.source_key}) · {day}\n")

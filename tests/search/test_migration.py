@@ -1,0 +1,46 @@
+"""Migration 0002: the search index is the only thing it adds, and it goes away on downgrade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.migrate import downgrade, upgrade
+from bot.storage.models import Base
+from bot.storage.search_repo import include_name
+
+
+def _diff(conn: Connection) -> list[Any]:
+    opts = {"compare_type": True, "include_name": include_name}
+    return list(compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata))
+
+
+def _search_objects(conn: Connection) -> set[str]:
+    insp = inspect(conn)
+    found = {t for t in insp.get_table_names() if t.startswith("stories_fts")}
+    found |= {c["name"] for c in insp.get_columns("stories") if c["name"] == "search_vector"}
+    found |= {i["name"] or "" for i in insp.get_indexes("stories") if "search" in (i["name"] or "")}
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        found |= {r[0] for r in rows}
+    return found
+
+
+async def test_models_match_migrations_apart_from_the_search_index(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_diff) == []
+        assert await conn.run_sync(_search_objects)
+
+
+async def test_downgrade_to_0001_drops_every_search_object(engine: AsyncEngine) -> None:
+    await downgrade(engine, "0001")
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_search_objects) == set()
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_diff) == []

@@ -1,0 +1,432 @@
+"""Search against the real index, on SQLite (FTS5) and PostgreSQL (tsvector + GIN)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.core.errors import QueryError
+from bot.core.search.service import SearchPage, SearchService
+from bot.storage import search_repo
+from bot.storage.migrate import downgrade, upgrade
+from bot.storage.models import Story
+from tests.search.helpers import NOW, add_feed, add_story, search_fields
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def titles(page: SearchPage) -> list[str]:
+    return [h.title for h in page.hits]
+
+
+@pytest.fixture
+def service(sessions: Sessions) -> SearchService:
+    return SearchService(sessions, clock=lambda: NOW)
+
+
+@pytest.fixture
+async def corpus(sessions: Sessions) -> None:
+    async with sessions() as s:
+        netflix = await add_feed(s, "netflix", "Netflix TechBlog")
+        kakao = await add_feed(s, "kakao", "Kakao Tech")
+        mercari = await add_feed(s, "mercari", "Mercari Engineering")
+        await add_story(
+            s,
+            netflix,
+            "Kubernetes cost at scale",
+            "How we cut cluster cost by forty percent.",
+            "Autoscaling, spot instances and bin packing for pods.",
+            published=NOW - timedelta(days=3),
+            author="Jane Doe",
+            tags=("kubernetes", "cost"),
+        )
+        await add_story(
+            s,
+            netflix,
+            "Data mesh in practice",
+            "Ownership of data products across teams.",
+            "We also looked at kubernetes operators, briefly.",
+            published=NOW - timedelta(days=40),
+            author="John Roe",
+            tags=("data",),
+        )
+        await add_story(
+            s,
+            kakao,
+            "쿠버네티스 비용 최적화",
+            "클러스터 비용을 줄인 경험을 공유합니다.",
+            "노드 오토스케일링과 스팟 인스턴스.",
+            published=NOW - timedelta(days=1),
+        )
+        await add_story(
+            s,
+            mercari,
+            "分散システムの設計",
+            "マイクロサービスの分散トレーシングについて。",
+            "信頼性の高いシステムを作る。",
+            published=NOW - timedelta(days=10),
+            tags=("distributed",),
+        )
+        await s.commit()
+
+
+# --- index kept in step --------------------------------------------------------------------
+
+
+async def test_insert_update_delete_keep_the_index_in_step(
+    sessions: Sessions, service: SearchService
+) -> None:
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        story = await add_story(s, feed, "Zebra migration notes", "Herds move south.")
+        story_id = story.id
+        await s.commit()
+    assert titles(await service.search("zebra")) == ["Zebra migration notes"]
+
+    async with sessions() as s:
+        await s.execute(
+            update(Story)
+            .where(Story.id == story_id)
+            .values(title="Giraffe notes", **search_fields("Giraffe notes", "Tall.", ""))
+        )
+        await s.commit()
+    assert (await service.search("zebra")).total == 0
+    assert titles(await service.search("giraffe")) == ["Giraffe notes"]
+
+    # Updating other columns leaves the search text (and its index entry) alone.
+    async with sessions() as s:
+        await s.execute(update(Story).where(Story.id == story_id).values(updated_at=NOW))
+        await s.commit()
+    assert titles(await service.search("giraffe")) == ["Giraffe notes"]
+
+    async with sessions() as s:  # prune
+        await s.execute(delete(Story).where(Story.id == story_id))
+        await s.commit()
+    page = await service.search("giraffe")
+    assert page.total == 0 and page.hits == []
+
+
+async def test_sqlite_index_passes_integrity_check_after_churn(
+    backend: str, sessions: Sessions
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("FTS5 integrity-check is SQLite's")
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        ids = [(await add_story(s, feed, f"Story {i} about caches")).id for i in range(20)]
+        await s.execute(delete(Story).where(Story.id.in_(ids[::2])))
+        await s.execute(
+            update(Story).where(Story.id == ids[1]).values(**search_fields("x", "y", "z"))
+        )
+        await s.commit()
+        # 'integrity-check' with rank=1 compares the index with the content table.
+        await s.execute(
+            text("INSERT INTO stories_fts(stories_fts, rank) VALUES ('integrity-check', 1)")
+        )
+        count = (
+            await s.execute(
+                text("SELECT count(*) FROM stories_fts WHERE stories_fts MATCH 'caches'")
+            )
+        ).scalar_one()
+    assert count == 9
+
+
+async def test_downgrade_removes_the_index_and_upgrade_reindexes_existing_stories(
+    engine: AsyncEngine, sessions: Sessions, service: SearchService
+) -> None:
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        await add_story(s, feed, "Okapi sightings")
+        await s.commit()
+    await downgrade(engine, "0001")
+    await upgrade(engine)
+    assert titles(await service.search("okapi")) == ["Okapi sightings"]
+
+
+# --- words, phrases, exclusions, operators ---------------------------------------------------
+
+
+async def test_all_words_must_match(corpus: None, service: SearchService) -> None:
+    assert titles(await service.search("kubernetes cost")) == ["Kubernetes cost at scale"]
+    assert set(titles(await service.search("kubernetes"))) == {
+        "Kubernetes cost at scale",
+        "Data mesh in practice",
+    }
+    assert (await service.search("kubernetes banana")).total == 0
+
+
+async def test_exact_phrase(corpus: None, service: SearchService) -> None:
+    assert titles(await service.search('"cluster cost"')) == ["Kubernetes cost at scale"]
+    assert (await service.search('"cost cluster"')).total == 0
+
+
+async def test_excluded_words(corpus: None, service: SearchService) -> None:
+    assert titles(await service.search("kubernetes -operators")) == ["Kubernetes cost at scale"]
+    assert titles(await service.search('kubernetes -"spot instances"')) == ["Data mesh in practice"]
+
+
+async def test_source_author_tag_operators(corpus: None, service: SearchService) -> None:
+    assert titles(await service.search("source:kakao")) == ["쿠버네티스 비용 최적화"]
+    assert titles(await service.search("kubernetes source:NETFLIX author:jane")) == [
+        "Kubernetes cost at scale"
+    ]
+    assert titles(await service.search('author:"john roe"')) == ["Data mesh in practice"]
+    assert titles(await service.search("tag:distributed")) == ["分散システムの設計"]
+    assert (await service.search("kubernetes tag:distributed")).total == 0
+    # Repeated source: means any of them.
+    assert (await service.search("source:kakao source:mercari")).total == 2
+
+
+@pytest.mark.parametrize("wide_range", [1, 20_000], ids=["dates-by-join", "dates-as-id-set"])
+async def test_dates_absolute_and_relative(
+    corpus: None, service: SearchService, wide_range: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite checks a wide date range per match and a narrow one as a set of ids: same answers.
+    monkeypatch.setattr(search_repo, "WIDE_DATE_RANGE", wide_range)
+    assert titles(await service.search("kubernetes after:7d")) == ["Kubernetes cost at scale"]
+    assert titles(await service.search("kubernetes before:2w")) == ["Data mesh in practice"]
+    day = (NOW - timedelta(days=3)).date().isoformat()
+    assert titles(await service.search(f"kubernetes after:{day}")) == ["Kubernetes cost at scale"]
+    assert (await service.search(f"kubernetes before:{day} after:1y")).total == 1
+    # The relative span follows the injected clock.
+    later = await service.search("kubernetes after:7d", now=NOW + timedelta(days=30))
+    assert later.total == 0
+
+
+async def test_options_narrow_the_query(corpus: None, service: SearchService) -> None:
+    page = await service.search("kubernetes", source="netflix", after=NOW - timedelta(days=7))
+    assert titles(page) == ["Kubernetes cost at scale"]
+    assert (await service.search("source:kakao", source="netflix")).total == 0
+
+
+async def test_exclusions_with_only_a_filter(corpus: None, service: SearchService) -> None:
+    page = await service.search("source:netflix -operators")
+    assert titles(page) == ["Kubernetes cost at scale"]
+
+
+# --- CJK -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("비용", "쿠버네티스 비용 최적화"),
+        ("쿠버네티스", "쿠버네티스 비용 최적화"),
+        ("클러스터", "쿠버네티스 비용 최적화"),  # inside 클러스터 with no space after
+        ("분산", None),
+        ("分散", "分散システムの設計"),
+        ("システム", "分散システムの設計"),
+        ("トレーシング", "分散システムの設計"),
+        ('"分散システム"', "分散システムの設計"),
+        ("设计", None),  # simplified Chinese is a different character from 設計
+    ],
+)
+async def test_korean_and_japanese_words_are_found(
+    corpus: None, service: SearchService, query: str, title: str | None
+) -> None:
+    page = await service.search(query)
+    assert titles(page) == ([title] if title else [])
+
+
+async def test_cjk_snippet_shows_the_original_text_in_bold(
+    corpus: None, service: SearchService
+) -> None:
+    (hit,) = (await service.search("비용")).hits
+    assert "**비용**" in hit.snippet
+    assert "비용을" in hit.snippet.replace("**", "")  # original words, not bigrams
+    (hit,) = (await service.search("分散")).hits
+    assert "**分散**" in hit.snippet and "分散 散シ" not in hit.snippet
+
+
+# --- ranking -------------------------------------------------------------------------------
+
+
+async def test_title_match_ranks_above_body_match(
+    sessions: Sessions, service: SearchService
+) -> None:
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        # The body match is newer and says "wombat" thrice: with equal column weights it
+        # would win; only the title weight puts the title match first.
+        await add_story(s, feed, "Notes", "wombat wombat wombat", published=NOW)
+        await add_story(s, feed, "Wombat notes", "Underground.", published=NOW - timedelta(days=9))
+        await s.commit()
+    page = await service.search("wombat")
+    assert titles(page) == ["Wombat notes", "Notes"]
+    assert page.hits[0].score > page.hits[1].score
+
+
+async def test_ties_are_broken_by_recency_then_id(
+    sessions: Sessions, service: SearchService
+) -> None:
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        for days, title in [(5, "Lynx B"), (1, "Lynx A"), (9, "Lynx C")]:
+            await add_story(s, feed, title, "same body", published=NOW - timedelta(days=days))
+        await add_story(s, feed, "Lynx A", "same body", published=NOW - timedelta(days=1))
+        await s.commit()
+    page = await service.search("lynx")
+    assert titles(page) == ["Lynx A", "Lynx A", "Lynx B", "Lynx C"]
+    assert page.hits[0].story_id > page.hits[1].story_id
+
+
+async def test_pagination_and_total(sessions: Sessions, service: SearchService) -> None:
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        for i in range(12):
+            await add_story(s, feed, f"Otter {i}", published=NOW - timedelta(hours=i))
+        await s.commit()
+    first = await service.search("otter", limit=5)
+    second = await service.search("otter", limit=5, offset=5)
+    past = await service.search("otter", limit=5, offset=50)
+    assert first.total == second.total == past.total == 12
+    assert titles(first) == [f"Otter {i}" for i in range(5)]
+    assert titles(second) == [f"Otter {i}" for i in range(5, 10)]
+    assert first.has_more and not past.hits and not past.has_more
+
+
+async def test_hit_fields_and_markdown_safe_snippet(
+    sessions: Sessions, service: SearchService
+) -> None:
+    async with sessions() as s:
+        feed = await add_feed(s, "blog", "The Blog")
+        story = await add_story(
+            s, feed, "Parsers", "Write a *parser* in C++ with `flex` and @everyone's help."
+        )
+        await s.commit()
+    (hit,) = (await service.search("parser")).hits
+    assert hit.story_id == story.id
+    assert (hit.source_key, hit.source_name) == ("blog", "The Blog")
+    assert hit.url == story.url and hit.published_at == NOW
+    assert hit.snippet.startswith("Write a \\***parser**\\*")
+    assert "\\`flex\\`" in hit.snippet and "@everyone" not in hit.snippet
+
+
+# --- hostile queries -------------------------------------------------------------------------
+
+HOSTILE = [
+    '"',
+    '"unbalanced',
+    "'",
+    "()",
+    "(kubernetes",
+    "kubernetes)",
+    "NEAR(kubernetes cost)",
+    "NEAR(kubernetes cost, 2)",
+    "kubernetes OR cost",
+    "kubernetes AND NOT cost",
+    "kubernetes NOT",
+    "title:kubernetes",
+    "search_title:kubernetes",
+    "kube*",
+    "*",
+    "^kubernetes",
+    "kubernetes:*",
+    "'kubernetes' & !cost",
+    "kubernetes <-> cost",
+    "'; DROP TABLE stories; --",
+    '" OR 1=1 --',
+    "x' OR '1'='1",
+    "\\",
+    'kubernetes \\" cost',
+    "{kubernetes}",
+    "-",
+    "--",
+    "- -",
+    "+kubernetes",
+    "%",
+    "_",
+    "\x00",
+    "source:",
+    "after:yesterday",
+    "after:2026-13-45",
+    "before:99x",
+    "after:7d before:30d",
+    "-source:netflix",
+    "ＫＵＢＥＲＮＥＴＥＳ　ｃｏｓｔ",
+    "https://netflixtechblog.com/kubernetes",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+async def test_hostile_queries_give_results_or_a_query_error(
+    corpus: None, sessions: Sessions, service: SearchService, query: str
+) -> None:
+    try:
+        await service.search(query)
+    except QueryError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    except DBAPIError as exc:  # pragma: no cover - the failure this test exists for
+        pytest.fail(f"database error for {query!r}: {exc}")
+    async with sessions() as s:  # and nothing happened to the data
+        assert (await s.execute(select(Story.id))).all()
+
+
+async def test_operator_words_are_plain_words(corpus: None, service: SearchService) -> None:
+    # "OR" is an ordinary word here, so kubernetes OR cost needs a story containing "or".
+    assert (await service.search("kubernetes OR cost")).total == 0
+    assert titles(await service.search("NEAR(kubernetes cost)")) == []
+    assert titles(await service.search("ＫＵＢＥＲＮＥＴＥＳ　ｃｏｓｔ")) == [
+        "Kubernetes cost at scale"
+    ]
+
+
+async def test_too_long_query_is_refused(corpus: None, sessions: Sessions) -> None:
+    service = SearchService(sessions, max_query_chars=30, clock=lambda: NOW)
+    with pytest.raises(QueryError, match="too long"):
+        await service.search("kubernetes " * 3)
+    assert (await service.search("kubernetes cost")).total == 1
+
+
+# --- bounded ranking window --------------------------------------------------------------------
+
+SPREAD_IDS = [7, 10_003, 20_011, 45_000, 90_001, 170_000, 170_001]
+
+
+async def test_ranking_window_takes_the_newest_matches_across_id_buckets(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        other = await add_feed(s, "other")
+        # The oldest story would win on relevance (title match) but is outside the window.
+        await add_story(s, feed, "Quokka quokka", "quokka", story_id=SPREAD_IDS[0])
+        for n, story_id in enumerate(SPREAD_IDS[1:]):
+            await add_story(s, feed if n % 2 else other, f"Note {n}", "a quokka", story_id=story_id)
+        await s.commit()
+    narrow = SearchService(sessions, clock=lambda: NOW, rank_window=4)
+    page = await narrow.search("quokka", limit=10)
+    assert sorted(h.story_id for h in page.hits) == SPREAD_IDS[-4:]
+    assert page.total is None and not page.has_more
+    first = await narrow.search("quokka", limit=2)
+    second = await narrow.search("quokka", limit=2, offset=2)
+    assert first.has_more and not second.has_more
+    assert [h.story_id for h in first.hits + second.hits] == sorted(SPREAD_IDS[-4:], reverse=True)
+    # Filters apply before the window: the 4 newest *blog* matches, reaching further back.
+    page = await narrow.search("quokka source:blog", limit=10)
+    assert sorted(h.story_id for h in page.hits) == [7, 20_011, 90_001, 170_001]
+    assert page.hits[0].story_id == 7  # and relevance orders inside the window
+    wide = SearchService(sessions, clock=lambda: NOW)
+    page = await wide.search("quokka", limit=10)
+    assert page.total == 7 and page.hits[0].story_id == 7
+
+
+async def test_postgres_vector_carries_the_id_bucket(backend: str, sessions: Sessions) -> None:
+    if backend != "postgresql":
+        pytest.skip("the id-bucket lexeme is PostgreSQL's")
+    from bot.storage.search_repo import PG_ID_BUCKET
+
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        story = await add_story(s, feed, "Bucketed", story_id=3 * PG_ID_BUCKET + 5)
+        await s.commit()
+        vector = (
+            await s.execute(
+                text("SELECT search_vector::text FROM stories WHERE id = :id"), {"id": story.id}
+            )
+        ).scalar_one()
+    assert "'#3'" in vector and "'bucketed':1A" in vector

@@ -11,12 +11,23 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
+from bot.core.search.segment import searchable_text
 from bot.core.text import clean_html, clean_text, strip_boilerplate
 from bot.core.urls import canonical_url, resolve_url
 
 MAX_KEY_CHARS = 512
 SUMMARY_CHARS = 600
 _UNTITLED = "(untitled)"
+
+SearchText = tuple[str, str]  # (search_title, search_body) as stored in ``stories``
+
+
+def search_text_for(story: NormalizedStory) -> SearchText:
+    """The indexed text of a story, the same wherever it is computed (parser worker or not)."""
+    return (
+        searchable_text(story.title),
+        searchable_text(f"{story.summary} {story.content_text}"),
+    )
 
 
 def _aware_utc(value: datetime) -> datetime:

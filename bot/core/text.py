@@ -53,6 +53,7 @@ _RESIDUAL_MARKUP = re.compile(r"</[a-zA-Z][a-zA-Z0-9]*\s*>|<(?:br|img|p)\b[^<>]*
 _RESIDUAL_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Only runs that need rewriting (2+ blanks, or a tab/nbsp/...): a lone space is left alone.
 _SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+_ASCII_SPACES = re.compile(r" {2,}")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINE_EDGES = re.compile(r" \n ?|\n ")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -151,14 +152,24 @@ def _tree_text(tree: LexborHTMLParser) -> str:
 
 
 def _tidy(text: str, *, single_line: bool) -> str:
-    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
-    text = text.replace("\u00a0", " ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = _INVISIBLE.sub("", text).replace("\u00a0", " ")
+    text = _CONTROL.sub(" ", text)
     if single_line:
         return " ".join(text.split())
-    # Whole-text passes: per-line regex calls dominated the cost on 100 KB articles.
-    text = _SPACES.sub(" ", text)
-    text = _LINE_EDGES.sub("\n", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    # Whole-text passes: per-line regex calls dominated the cost on 100 KB articles. The
+    # plain-ASCII path does the same with str methods and a literal regex (the general
+    # whitespace class costs more than parsing the HTML did); after _CONTROL the only ASCII
+    # blanks left besides space and newline are tabs.
+    spaces, text = (_ASCII_SPACES, text.replace("\t", " ")) if ascii_only else (_SPACES, text)
+    text = spaces.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 def _parse_round(raw: str, *, want_image: bool) -> tuple[str, str | None]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import pytest_asyncio
 
 from bot.core.fetcher import Fetcher, FetchPolicy
+from bot.core.parser import ParserPool
 from tests.feedserver import FeedServer, feed_server  # re-exported fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -33,4 +35,54 @@ async def fetcher() -> AsyncIterator[Fetcher]:
         yield f
 
 
-__all__ = ["FETCHED_AT", "FeedServer", "feed_server", "fixture_bytes"]
+__all__ = [
+    "FETCHED_AT",
+    "FeedServer",
+    "RecordingMetrics",
+    "SteppingClock",
+    "feed_server",
+    "fixture_bytes",
+]
+
+
+class SteppingClock:
+    """A settable clock: tests move time on by hand (leases, schedules, retention)."""
+
+    def __init__(self, start: datetime = FETCHED_AT) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**kwargs)
+
+
+class RecordingMetrics:
+    """bot.core.refresher.IngestMetrics that remembers what it was told."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.polled: Counter[str] = Counter()
+        self.failed = 0
+        self.stored: Counter[str] = Counter()
+
+    def feed_polled(self, result: str) -> None:
+        self.polled[result] += 1
+
+    def feed_failed(self) -> None:
+        self.failed += 1
+
+    def stories_stored(self, kind: str, count: int) -> None:
+        self.stored[kind] += count
+
+
+@pytest.fixture
+def thread_parser() -> Iterator[ParserPool]:
+    """The real parse+normalize code on threads: same results, no process start-up per test."""
+    executor = ThreadPoolExecutor(max_workers=2)
+    yield ParserPool(executor=executor)
+    executor.shutdown(wait=True)

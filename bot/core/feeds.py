@@ -1,0 +1,365 @@
+"""Feeds a guild adds itself (`/feed add|remove|list|status`) and OPML import/export.
+
+A custom feed is fetched ONCE, through the SSRF guard (invariant 7), before it is accepted,
+so a typo, a private address or an HTML page gets a clear answer at once instead of a feed that
+silently fails forever. Its current stories are stored right away as backfill: archived and
+searchable, never announced (invariant 3: no backfill flood).
+
+Messages of ``UserInputError`` and ``NotFoundError`` are shown to the person verbatim.
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from bot.core.errors import (
+    BackpressureError,
+    BlockedAddressError,
+    BodyTooLarge,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    NotFoundError,
+    ParseError,
+    TooManyRedirects,
+    UserInputError,
+)
+from bot.core.feed_schedule import ScheduleLimits, Uniform, after_success, posts_last_week
+from bot.core.fetcher import Fetcher
+from bot.core.models import FetchResult, ParsedFeed
+from bot.core.opml import Outline, parse_opml, render_opml
+from bot.core.parser import ParseOutcome
+from bot.core.refresher import Parser, utc_now
+from bot.core.ssrf import check_url
+from bot.storage.feeds_repo import DuplicateFeedError, FeedRow, FeedsRepository, FeedState, NewFeed
+from bot.storage.stories_repo import StoriesRepository
+
+MAX_URL_CHARS = 2048
+_KEY_CHARS = re.compile(r"[^a-z0-9]+")
+_KEY_MAX = 32
+
+FeedStatus = FeedRow  # last_error, error_count, next_check_at, last_success_at, gone, active
+
+
+@dataclass(frozen=True, slots=True)
+class AddedFeed:
+    key: str
+    title: str
+    url: str
+    stories: int  # stored now, not announced
+    latest_title: str | None
+    latest_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedFeed:
+    key: str
+    title: str
+    deleted: bool  # False: deactivated (it has bookmarked or shared stories)
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)  # keys
+    duplicates: list[str] = field(default_factory=list)  # URLs already known
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (URL, reason)
+
+
+def fetch_problem(exc: FetchError) -> str:
+    """A fetch failure as one sentence for the person who typed the URL."""
+    if isinstance(exc, BlockedAddressError):
+        return f"That address is not allowed: {exc.reason}."
+    if isinstance(exc, BackpressureError):
+        return "The site asked us to slow down (HTTP 429/503); try again later."
+    if isinstance(exc, HTTPStatusError):
+        return f"The site answered HTTP {exc.status}; check the URL."
+    if isinstance(exc, FetchTimeout):
+        return "The site took too long to answer (timed out)."
+    if isinstance(exc, BodyTooLarge):
+        return "That document is too large to be a feed."
+    if isinstance(exc, TooManyRedirects):
+        return "That URL redirects too many times."
+    return f"Could not read that URL: {exc.reason}."
+
+
+def validate_feed_url(url: str, *, allow_private_networks: bool) -> str:
+    """The stripped URL, or UserInputError (scheme, length, literal private address)."""
+    url = url.strip()
+    if not url:
+        raise UserInputError("Give the feed's URL, e.g. https://example.com/feed.xml")
+    if len(url) > MAX_URL_CHARS:
+        raise UserInputError(f"That URL is longer than {MAX_URL_CHARS} characters.")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise UserInputError("That is not a valid URL.") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UserInputError("Feed URLs must start with http:// or https://")
+    try:
+        check_url(url, allow_private_networks=allow_private_networks)
+    except BlockedAddressError as exc:
+        raise UserInputError(f"That address is not allowed: {exc.reason}.") from None
+    except ValueError:
+        raise UserInputError("That is not a valid URL.") from None
+    return url
+
+
+def key_base(title: str | None, url: str) -> str:
+    """A catalog-style key (a-z, 0-9, '-') from the site's host, else its title."""
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    for source in (host, (title or "").lower()):
+        slug = _KEY_CHARS.sub("-", source).strip("-")[:_KEY_MAX].strip("-")
+        if slug:
+            return slug
+    return "feed"
+
+
+class FeedService:
+    def __init__(
+        self,
+        feeds: FeedsRepository,
+        stories: StoriesRepository,
+        fetcher: Fetcher,
+        parser: Parser,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        limits: ScheduleLimits = ScheduleLimits(),
+        rng: Uniform | None = None,
+        max_per_guild: int = 50,
+    ) -> None:
+        self.feeds = feeds
+        self.stories = stories
+        self.fetcher = fetcher
+        self.parser = parser
+        self.clock = clock
+        self.limits = limits
+        self.rng: Uniform = rng or random.Random()
+        self.max_per_guild = max_per_guild
+
+    @property
+    def _allow_private(self) -> bool:
+        return self.fetcher.policy.allow_private_networks
+
+    # -- /feed add ----------------------------------------------------------------------------
+
+    async def add_custom(self, url: str, *, guild_id: int) -> AddedFeed:
+        url = validate_feed_url(url, allow_private_networks=self._allow_private)
+        revive = self._known(await self.feeds.by_url(url), guild_id)
+        if revive is None and await self.feeds.count_for_guild(guild_id) >= self.max_per_guild:
+            raise UserInputError(
+                f"This server already follows {self.max_per_guild} custom feeds; "
+                "remove one with /feed remove first."
+            )
+        now = self.clock()
+        result, outcome = await self._read(url, now)
+        if revive is None and result.final_url != url:
+            revive = self._known(await self.feeds.by_url(result.final_url), guild_id)
+        state = self._state(now, result, outcome)
+        if revive is not None:
+            await self.feeds.reactivate(revive.id, now)
+            await self.feeds.record([replace(state, feed_id=revive.id)])
+            row = revive
+        else:
+            row = await self._insert(url, guild_id, now, outcome, state)
+        # Backfill: what the feed already had is archived and searchable, never announced.
+        stored = await self.stories.store(
+            row.id, outcome.stories, now, search=outcome.search, backfill=True
+        )
+        latest = max(outcome.stories, key=lambda s: s.published_at, default=None)
+        return AddedFeed(
+            key=row.key,
+            title=row.title,
+            url=row.url,
+            stories=stored.new,
+            latest_title=latest.title if latest else None,
+            latest_url=latest.url if latest else None,
+        )
+
+    def _known(self, existing: FeedRow | None, guild_id: int) -> FeedRow | None:
+        """Raise the right "already there" answer; return a removed feed to bring back."""
+        if existing is None:
+            return None
+        if existing.origin == "catalog":
+            raise UserInputError(
+                f"That feed is in the catalog as `{existing.key}`: subscribe to it with "
+                "/subscribe instead."
+            )
+        if existing.added_by_guild_id == guild_id:
+            if existing.active:
+                raise UserInputError(f"This server already follows that feed as `{existing.key}`.")
+            return existing
+        raise UserInputError(
+            "That feed is already tracked for another server; ask the bot's operator to add "
+            "it to the catalog."
+        )
+
+    async def _read(self, url: str, now: datetime) -> tuple[FetchResult, ParseOutcome]:
+        await self.fetcher.start()
+        try:
+            result = await self.fetcher.fetch(url, guarded=True)
+        except FetchError as exc:
+            raise UserInputError(fetch_problem(exc)) from None
+        if result.body is None:  # no validators were sent, so this is a confused server
+            raise UserInputError("The site answered without a document; check the URL.")
+        try:
+            outcome = await self.parser.parse(
+                result.body, result.headers, result.final_url, now, with_search=True
+            )
+        except ParseError as exc:
+            raise UserInputError(f"That URL is not a feed: {exc}") from None
+        return result, outcome
+
+    def _state(self, now: datetime, result: FetchResult, outcome: ParseOutcome) -> FeedState:
+        dates = [s.published_at for s in outcome.stories if s.published_at < now]
+        return FeedState(
+            feed_id=0,
+            checked_at=now,
+            next_check_at=after_success(
+                now,
+                posts=posts_last_week(dates, now),
+                ttl_minutes=outcome.feed.ttl_minutes,
+                max_age=result.max_age,
+                limits=self.limits,
+                rng=self.rng,
+            ),
+            status=result.status,
+            ok=True,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            body_hash=result.body_hash,
+            validators=True,
+        )
+
+    async def _insert(
+        self,
+        url: str,
+        guild_id: int | None,
+        now: datetime,
+        outcome: ParseOutcome,
+        state: FeedState | None,
+        *,
+        origin: str = "custom",
+        title: str | None = None,
+        site_url: str | None = None,
+    ) -> FeedRow:
+        name = title or outcome.feed.title or urlsplit(url).hostname or url
+        base = key_base(name, url)
+        for attempt in range(3):
+            key = await self._free_key(base)
+            try:
+                return await self.feeds.add(
+                    NewFeed(
+                        key=key,
+                        url=url,
+                        title=name,
+                        origin=origin,
+                        site_url=site_url or outcome.feed.link,
+                        language=outcome.feed.language,
+                        added_by_guild_id=guild_id,
+                    ),
+                    now,
+                    state=state,
+                )
+            except DuplicateFeedError as exc:
+                if exc.existing is not None and exc.existing.url == url:
+                    if guild_id is None:
+                        raise
+                    self._known(exc.existing, guild_id)
+                if attempt == 2:
+                    raise UserInputError(
+                        "Could not store that feed right now; try again."
+                    ) from None
+        raise AssertionError("unreachable")
+
+    async def _free_key(self, base: str) -> str:
+        taken = await self.feeds.keys_like(base)
+        if base not in taken:
+            return base
+        for n in range(2, 10_000):
+            suffix = f"-{n}"
+            key = base[: _KEY_MAX - len(suffix)] + suffix
+            if key not in taken:
+                return key
+        raise UserInputError("Could not find a free key for that feed.")
+
+    # -- /feed remove, list, status -----------------------------------------------------------
+
+    async def remove(self, key: str, guild_id: int) -> RemovedFeed:
+        feed = await self.feeds.by_key(key.strip().lower())
+        if feed is None or feed.origin == "catalog" or feed.added_by_guild_id != guild_id:
+            raise NotFoundError(f"This server has no custom feed `{key}` (see /feed list).")
+        deleted = await self.feeds.remove(feed.id)
+        return RemovedFeed(key=feed.key, title=feed.title, deleted=deleted)
+
+    async def list(self, guild_id: int) -> builtins.list[FeedRow]:
+        """The feeds this guild added (active ones), by key."""
+        return await self.feeds.list_feeds(guild_id=guild_id, origins=("custom", "opml"))
+
+    async def status(
+        self, guild_id: int | None, *, include_catalog: bool = False
+    ) -> builtins.list[FeedStatus]:
+        """Fetch health of this guild's feeds (and the catalog's when asked), failing first."""
+        rows = (
+            await self.feeds.list_feeds(guild_id=guild_id, origins=("custom", "opml"))
+            if guild_id is not None
+            else []
+        )
+        if include_catalog:
+            rows += await self.feeds.list_feeds(origins=("catalog",))
+        return sorted(rows, key=lambda f: (f.last_error is None and not f.gone, f.key))
+
+    # -- OPML ---------------------------------------------------------------------------------
+
+    async def import_opml(self, data: bytes, *, guild_id: int | None = None) -> ImportReport:
+        """Add every feed of an OPML file (origin "opml"), polled on the next cycle.
+
+        Each URL is validated (scheme, length, literal private address) but not fetched here:
+        a 500-feed OPML would otherwise take minutes. The refresher fetches them through the
+        SSRF guard like any user-supplied feed, and their errors show in /feed status.
+        """
+        report = ImportReport()
+        now = self.clock()
+        for outline in parse_opml(data):
+            try:
+                url = validate_feed_url(outline.xml_url, allow_private_networks=self._allow_private)
+            except UserInputError as exc:
+                report.refused.append((outline.xml_url, str(exc)))
+                continue
+            if await self.feeds.by_url(url) is not None:
+                report.duplicates.append(url)
+                continue
+            empty = ParseOutcome(feed=_EMPTY_FEED, stories=())
+            try:
+                row = await self._insert(
+                    url,
+                    guild_id,
+                    now,
+                    empty,
+                    None,
+                    origin="opml",
+                    title=outline.title or None,
+                    site_url=outline.html_url,
+                )
+            except (DuplicateFeedError, UserInputError):
+                report.duplicates.append(url)
+                continue
+            report.added.append(row.key)
+        return report
+
+    async def export_opml(self, *, guild_id: int | None = None) -> str:
+        """All active feeds (or one guild's own) as OPML 2.0."""
+        if guild_id is None:
+            rows = await self.feeds.list_feeds()
+        else:
+            rows = await self.feeds.list_feeds(guild_id=guild_id, origins=("custom", "opml"))
+        outlines = [Outline(title=f.title, xml_url=f.url, html_url=f.site_url) for f in rows]
+        return render_opml(outlines, title="techbrief feeds", created=self.clock())
+
+
+_EMPTY_FEED = ParsedFeed(title=None, link=None, language=None, entries=())

@@ -1,0 +1,410 @@
+"""SQL for feeds: catalog sync, custom/OPML feeds, leasing due feeds, recording fetch outcomes.
+
+Leasing is one UPDATE statement on both backends::
+
+    UPDATE feeds SET lease_owner = :me, lease_until = :until
+    WHERE id IN (SELECT id FROM feeds WHERE <due> ORDER BY next_check_at LIMIT :n
+                 FOR UPDATE SKIP LOCKED)          -- PostgreSQL only
+      AND <lease free or expired>                 -- re-checked on the row being updated
+    RETURNING ...
+
+PostgreSQL: SKIP LOCKED lets concurrent workers take disjoint batches without waiting.
+SQLite: the statement takes the write lock before it reads, so two workers are serialised and
+the second one's lease re-check sees the first one's lease. Either way a feed is never handed
+to two workers at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.models import CatalogFeed
+from bot.storage.models import Bookmark, Feed, Story, StoryKey
+
+ORIGINS = ("catalog", "custom", "opml")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A feed as the ingest pipeline and the /feed commands see it (detached from the ORM)."""
+
+    id: int
+    key: str
+    url: str
+    title: str
+    site_url: str | None
+    language: str | None
+    origin: str
+    added_by_guild_id: int | None
+    active: bool
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_check_at: datetime
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_status: int | None
+    error_count: int
+    last_error: str | None
+    gone: bool
+
+    @property
+    def trusted(self) -> bool:
+        """Catalog feeds come from the operator's config; everything else is guarded."""
+        return self.origin == "catalog"
+
+
+def _row(f: Feed) -> FeedRow:
+    return FeedRow(
+        id=f.id,
+        key=f.key,
+        url=f.url,
+        title=f.title,
+        site_url=f.site_url,
+        language=f.language,
+        origin=f.origin,
+        added_by_guild_id=f.added_by_guild_id,
+        active=f.active,
+        etag=f.etag,
+        last_modified=f.last_modified,
+        body_hash=f.body_hash,
+        next_check_at=f.next_check_at,
+        last_checked_at=f.last_checked_at,
+        last_success_at=f.last_success_at,
+        last_status=f.last_status,
+        error_count=f.error_count,
+        last_error=f.last_error,
+        gone=f.gone,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """One fetch outcome to write back (the lease is released with it)."""
+
+    feed_id: int
+    checked_at: datetime
+    next_check_at: datetime
+    status: int | None
+    ok: bool  # success, 304 or same body: resets the error count
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    validators: bool = False  # write etag/last_modified/body_hash (a 200 with a body)
+    error: str | None = None
+    count_error: bool = False  # a real failure (not backpressure): error_count + 1
+    gone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSync:
+    added: int
+    updated: int
+    deactivated: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewFeed:
+    key: str
+    url: str
+    title: str
+    origin: str
+    site_url: str | None = None
+    language: str | None = None
+    color: int | None = None
+    added_by_guild_id: int | None = None
+
+
+class DuplicateFeedError(Exception):
+    """The URL or key is already taken (carries the existing row when it is known)."""
+
+    def __init__(self, existing: FeedRow | None) -> None:
+        self.existing = existing
+        super().__init__("feed already exists")
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else value
+
+
+class FeedsRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    # -- catalog and user feeds ---------------------------------------------------------------
+
+    async def sync_catalog(self, catalog: Sequence[CatalogFeed], now: datetime) -> CatalogSync:
+        """Upsert config/feeds.toml as origin "catalog"; catalog feeds no longer listed stop.
+
+        A catalog entry whose URL a guild had already added as a custom feed takes that row
+        over (its stories and keys stay; it just becomes trusted and visible to everyone).
+        """
+        added = updated = 0
+        async with self.sessions.begin() as s:
+            keyed = await s.scalars(select(Feed).where(Feed.key.in_([c.key for c in catalog])))
+            by_key = {f.key: f for f in keyed}
+            urled = await s.scalars(select(Feed).where(Feed.url.in_([c.feed_url for c in catalog])))
+            by_url = {f.url: f for f in urled}
+            for entry in catalog:
+                feed = by_key.get(entry.key) or by_url.get(entry.feed_url)
+                values: dict[str, Any] = {
+                    "key": entry.key,
+                    "url": entry.feed_url,
+                    "title": entry.name[:300],
+                    "site_url": entry.site_url,
+                    "language": entry.language[:16],
+                    "color": entry.color,
+                    "origin": "catalog",
+                    "active": True,
+                }
+                if feed is None:
+                    s.add(
+                        Feed(
+                            **values,
+                            created_at=now,
+                            next_check_at=now,
+                            error_count=0,
+                            gone=False,
+                            added_by_guild_id=None,
+                        )
+                    )
+                    added += 1
+                    continue
+                if feed.url != entry.feed_url:
+                    # A new URL is a new feed to the server: old validators would be wrong.
+                    values.update(
+                        etag=None, last_modified=None, body_hash=None, gone=False, next_check_at=now
+                    )
+                changed = {k: v for k, v in values.items() if getattr(feed, k) != v}
+                if changed:
+                    for k, v in changed.items():
+                        setattr(feed, k, v)
+                    updated += 1
+                await s.flush()  # key/url swaps between rows must not collide at commit
+            keys = [c.key for c in catalog]
+            dropped = await s.execute(
+                update(Feed)
+                .where(Feed.origin == "catalog", Feed.active.is_(True), Feed.key.not_in(keys))
+                .values(active=False)
+            )
+        return CatalogSync(added, updated, int(dropped.rowcount or 0))  # type: ignore[attr-defined]
+
+    async def add(self, feed: NewFeed, now: datetime, *, state: FeedState | None = None) -> FeedRow:
+        """Insert a feed (custom/OPML); DuplicateFeedError when its URL or key is taken."""
+        values: dict[str, Any] = {
+            "key": feed.key,
+            "url": feed.url,
+            "title": (feed.title or feed.key)[:300],
+            "site_url": feed.site_url if feed.site_url and len(feed.site_url) <= 2048 else None,
+            "language": _clip(feed.language, 16),
+            "color": feed.color,
+            "origin": feed.origin,
+            "added_by_guild_id": feed.added_by_guild_id,
+            "active": True,
+            "created_at": now,
+            "next_check_at": now,
+            "error_count": 0,
+            "gone": False,
+        }
+        if state is not None:
+            values.update(_state_values(state))
+            values["lease_owner"] = None
+        try:
+            async with self.sessions.begin() as s:
+                row = Feed(**values)
+                s.add(row)
+                await s.flush()
+                return _row(row)
+        except IntegrityError:
+            existing = await self.by_url(feed.url) or await self.by_key(feed.key)
+            raise DuplicateFeedError(existing) from None
+
+    async def by_key(self, key: str) -> FeedRow | None:
+        async with self.sessions() as s:
+            feed = (await s.scalars(select(Feed).where(Feed.key == key))).first()
+            return _row(feed) if feed else None
+
+    async def by_url(self, url: str) -> FeedRow | None:
+        async with self.sessions() as s:
+            feed = (await s.scalars(select(Feed).where(Feed.url == url))).first()
+            return _row(feed) if feed else None
+
+    async def by_id(self, feed_id: int) -> FeedRow | None:
+        async with self.sessions() as s:
+            feed = await s.get(Feed, feed_id)
+            return _row(feed) if feed else None
+
+    async def keys_like(self, prefix: str) -> set[str]:
+        async with self.sessions() as s:
+            rows = await s.scalars(select(Feed.key).where(Feed.key.startswith(prefix)))
+            return set(rows)
+
+    async def list_feeds(
+        self,
+        *,
+        guild_id: int | None = None,
+        origins: Sequence[str] = ORIGINS,
+        active_only: bool = True,
+    ) -> list[FeedRow]:
+        """Feeds of these origins (and, when given, added by this guild), ordered by key."""
+        conditions: list[ColumnElement[bool]] = [Feed.origin.in_(list(origins))]
+        if guild_id is not None:
+            conditions.append(Feed.added_by_guild_id == guild_id)
+        if active_only:
+            conditions.append(Feed.active.is_(True))
+        async with self.sessions() as s:
+            rows = await s.scalars(select(Feed).where(*conditions).order_by(Feed.key))
+            return [_row(f) for f in rows]
+
+    async def count_for_guild(self, guild_id: int) -> int:
+        async with self.sessions() as s:
+            n = await s.scalar(
+                select(func.count())
+                .select_from(Feed)
+                .where(Feed.added_by_guild_id == guild_id, Feed.active.is_(True))
+            )
+            return int(n or 0)
+
+    async def reactivate(self, feed_id: int, now: datetime) -> None:
+        async with self.sessions.begin() as s:
+            await s.execute(
+                update(Feed)
+                .where(Feed.id == feed_id)
+                .values(active=True, gone=False, next_check_at=now, error_count=0)
+            )
+
+    async def remove(self, feed_id: int) -> bool:
+        """Delete the feed, or only deactivate it when deleting would lose something.
+
+        Deleting cascades to the stories it owns; that must not take a bookmarked story (the
+        RESTRICT foreign key would refuse anyway) nor a story another feed links to. Returns
+        True when the row was deleted, False when it was deactivated.
+        """
+        async with self.sessions.begin() as s:
+            owned = select(Story.id).where(Story.feed_id == feed_id)
+            bookmarked = exists().where(Bookmark.story_id.in_(owned))
+            shared = exists().where(StoryKey.story_id.in_(owned), StoryKey.feed_id != feed_id)
+            keep = await s.scalar(select(or_(bookmarked, shared)))
+            if keep:
+                await s.execute(
+                    update(Feed)
+                    .where(Feed.id == feed_id)
+                    .values(active=False, lease_owner=None, lease_until=None)
+                )
+                return False
+            await s.execute(delete(Feed).where(Feed.id == feed_id))
+            return True
+
+    # -- leasing ------------------------------------------------------------------------------
+
+    async def lease_due(
+        self,
+        owner: str,
+        now: datetime,
+        *,
+        lease_for: timedelta,
+        limit: int | None = 500,
+        force: bool = False,
+        feed_ids: Sequence[int] | None = None,
+    ) -> list[FeedRow]:
+        """Atomically lease up to ``limit`` due feeds (``force``: every active, non-gone feed;
+        ``feed_ids``: just these, due or not)."""
+        free = or_(Feed.lease_until.is_(None), Feed.lease_until < now)
+        wanted: list[ColumnElement[bool]] = [Feed.active.is_(True), Feed.gone.is_(False), free]
+        if feed_ids is not None:
+            wanted.append(Feed.id.in_(list(feed_ids)))
+        elif not force:
+            wanted.append(Feed.next_check_at <= now)
+        pick = select(Feed.id).where(*wanted).order_by(Feed.next_check_at, Feed.id)
+        if limit is not None:
+            pick = pick.limit(limit)
+        pick = pick.with_for_update(skip_locked=True)  # rendered on PostgreSQL only
+        stmt = (
+            update(Feed)
+            .where(Feed.id.in_(pick.scalar_subquery()), free)
+            .values(lease_owner=owner, lease_until=now + lease_for)
+            .returning(Feed)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.sessions.begin() as s:
+            rows = list(await s.scalars(stmt))
+        rows.sort(key=lambda f: (f.next_check_at, f.id))
+        return [_row(f) for f in rows]
+
+    async def release(self, owner: str, feed_ids: Sequence[int]) -> None:
+        """Give back leases of feeds that were not processed (shutdown mid-cycle)."""
+        if not feed_ids:
+            return
+        async with self.sessions.begin() as s:
+            await s.execute(
+                update(Feed)
+                .where(Feed.id.in_(list(feed_ids)), Feed.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def record(self, states: Sequence[FeedState]) -> None:
+        """Write fetch outcomes and release their leases, all in one transaction."""
+        if not states:
+            return
+        async with self.sessions.begin() as s:
+            for state in states:
+                values = _state_values(state)
+                if state.count_error:
+                    values["error_count"] = Feed.error_count + 1
+                await s.execute(
+                    update(Feed)
+                    .where(Feed.id == state.feed_id)
+                    .values(**values, lease_owner=None, lease_until=None)
+                    .execution_options(synchronize_session=False)
+                )
+
+    async def recent_post_counts(self, feed_ids: Sequence[int], since: datetime) -> dict[int, int]:
+        """Stories per feed published after ``since`` (for the schedule after a 304)."""
+        if not feed_ids:
+            return {}
+        async with self.sessions() as s:
+            rows = await s.execute(
+                select(StoryKey.feed_id, func.count())
+                .join(Story, Story.id == StoryKey.story_id)
+                .where(StoryKey.feed_id.in_(list(feed_ids)), Story.published_at > since)
+                .group_by(StoryKey.feed_id)
+            )
+            return {int(fid): int(n) for fid, n in rows.all()}
+
+
+def _state_values(state: FeedState) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "last_checked_at": state.checked_at,
+        "next_check_at": state.next_check_at,
+        "last_status": state.status,
+    }
+    if state.ok:
+        values.update(last_success_at=state.checked_at, error_count=0, last_error=None)
+    elif state.error is not None:
+        values["last_error"] = state.error[:2000]
+    if state.validators:
+        values.update(
+            etag=_clip(state.etag, 512),
+            last_modified=_clip(state.last_modified, 128),
+            body_hash=state.body_hash,
+        )
+    if state.gone:
+        values["gone"] = True
+    return values
+
+
+__all__ = [
+    "CatalogSync",
+    "DuplicateFeedError",
+    "FeedRow",
+    "FeedState",
+    "FeedsRepository",
+    "NewFeed",
+]

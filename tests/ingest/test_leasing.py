@@ -1,0 +1,103 @@
+"""Leasing due feeds on SQLite and PostgreSQL: concurrent workers never share a feed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from bot.core.models import CatalogFeed
+from bot.storage.feeds_repo import FeedsRepository, FeedState
+from bot.storage.models import Feed
+from tests.ingest.dbhelpers import T0, make_feed
+
+LEASE = timedelta(minutes=5)
+
+
+async def _feeds(repo: FeedsRepository, n: int) -> list[int]:
+    return [(await make_feed(repo, f"f{i:02d}")).id for i in range(n)]
+
+
+async def test_only_due_active_not_gone_unleased_feeds_are_leased(sessions):
+    repo = FeedsRepository(sessions)
+    ids = await _feeds(repo, 5)
+    async with sessions.begin() as s:
+        await s.execute(update(Feed).where(Feed.id == ids[0]).values(next_check_at=T0 + LEASE))
+        await s.execute(update(Feed).where(Feed.id == ids[1]).values(gone=True))
+        await s.execute(update(Feed).where(Feed.id == ids[2]).values(active=False))
+    got = await repo.lease_due("w1", T0, lease_for=LEASE)
+    assert sorted(f.id for f in got) == ids[3:]
+    assert await repo.lease_due("w2", T0, lease_for=LEASE) == []  # held by w1
+    # An expired lease is up for grabs again (a crashed worker does not strand its feeds).
+    again = await repo.lease_due("w2", T0 + LEASE + timedelta(seconds=1), lease_for=LEASE)
+    assert sorted(f.id for f in again) == sorted([ids[0], *ids[3:]])
+    forced = await repo.lease_due("w3", T0, lease_for=LEASE, force=True)
+    assert forced == []  # force ignores next_check_at, never someone else's lease
+
+
+async def test_concurrent_workers_get_disjoint_feeds(engine, sessions):
+    repo = FeedsRepository(sessions)
+    ids = await _feeds(repo, 30)
+    workers = [FeedsRepository(sessions) for _ in range(6)]
+    batches = await asyncio.gather(
+        *(w.lease_due(f"w{i}", T0, lease_for=LEASE, limit=7) for i, w in enumerate(workers))
+    )
+    leased = [f.id for batch in batches for f in batch]
+    assert len(leased) == len(set(leased)), "a feed was leased twice"
+    assert sorted(leased) == sorted(ids)  # 6 x 7 >= 30: every due feed went to someone
+    owners = {f.id: i for i, batch in enumerate(batches) for f in batch}
+    assert len(set(owners.values())) >= 2
+
+
+async def test_record_releases_the_lease_and_keeps_error_state(sessions):
+    repo = FeedsRepository(sessions)
+    (feed_id,) = await _feeds(repo, 1)
+    await repo.lease_due("w1", T0, lease_for=LEASE)
+    fail = FeedState(
+        feed_id=feed_id,
+        checked_at=T0,
+        next_check_at=T0 + LEASE,
+        status=500,
+        ok=False,
+        error="HTTP 500",
+        count_error=True,
+    )
+    await repo.record([fail])
+    await repo.record([fail])
+    row = await repo.by_id(feed_id)
+    assert row is not None
+    assert (row.error_count, row.last_error, row.last_status) == (2, "HTTP 500", 500)
+    assert row.next_check_at == T0 + LEASE and row.last_success_at is None
+    assert await repo.lease_due("w2", T0 + LEASE, lease_for=LEASE)  # released, due again
+    ok = FeedState(
+        feed_id=feed_id,
+        checked_at=T0,
+        next_check_at=T0 + LEASE,
+        status=200,
+        ok=True,
+        etag='"x"',
+        body_hash="h",
+        validators=True,
+    )
+    await repo.record([ok])
+    row = await repo.by_id(feed_id)
+    assert row is not None
+    assert (row.error_count, row.last_error, row.etag, row.body_hash) == (0, None, '"x"', "h")
+    assert row.last_success_at == T0
+
+
+async def test_catalog_sync_upserts_and_retires(sessions):
+    repo = FeedsRepository(sessions)
+    entry = CatalogFeed(
+        "netflix", "Netflix", "https://n.example/feed", "https://n.example", "en", 0xE50914
+    )
+    other = CatalogFeed("meta", "Meta", "https://m.example/feed", "https://m.example", "en", 1)
+    first = await repo.sync_catalog([entry, other], T0)
+    assert (first.added, first.updated, first.deactivated) == (2, 0, 0)
+    renamed = CatalogFeed("netflix", "Netflix TechBlog", entry.feed_url, entry.site_url, "en", 1)
+    second = await repo.sync_catalog([renamed], T0)
+    assert (second.added, second.updated, second.deactivated) == (0, 1, 1)
+    rows = {f.key: f for f in await repo.list_feeds(active_only=False)}
+    assert rows["netflix"].title == "Netflix TechBlog" and rows["netflix"].origin == "catalog"
+    assert rows["meta"].active is False

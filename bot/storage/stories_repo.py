@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.models import NormalizedStory
 from bot.core.normalize import SearchText, search_text_for
 from bot.storage.bookmarks_repo import prunable_story_ids
+from bot.storage.locks import story_writes_shared
 from bot.storage.models import Bookmark, Story, StoryKey, StoryTag
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class StoriesRepository:
         for attempt in (1, 2):
             try:
                 async with self.sessions.begin() as s:
+                    # Before any id is drawn: the brief planner waits for us (see locks.py).
+                    await story_writes_shared(s)
                     return await self._store(s, feed_id, stories, texts, now, backfill)
             except IntegrityError:
                 if attempt == 2:

@@ -31,7 +31,6 @@ from bot.storage.models import (
     SubscriptionFilter,
 )
 
-
 # Feeds every server may use: the catalog and what the operator imported (OPML). Feeds a
 # server added with /feed add stay that server's own.
 SHARED = ("catalog", "opml")

@@ -19,6 +19,7 @@ from bot.core import render
 from bot.core.brief_schedule import local_day, next_brief_at
 from bot.core.briefs import Brief, Filters, StoryView, build_brief
 from bot.core.errors import NotFoundError, UserInputError
+from bot.core.safetext import safe_line
 from bot.storage.briefs_repo import (
     SHARED,
     BriefRepository,
@@ -184,11 +185,11 @@ class BriefService:
         feed = next(f for f in feeds if f.id == feed_id)
         current = {f.feed_id for f in sub.feeds}
         if (sub.all_sources and feed.origin in SHARED) or feed_id in current:
-            return f"<#{channel_id}> already gets **{feed.title}**."
+            return f"<#{channel_id}> already gets **{safe_line(feed.title, 100)}**."
         await self.repo.set_sources(
             channel_id, all_sources=sub.all_sources, feed_ids=[*current, feed_id], now=self._clock()
         )
-        return f"<#{channel_id}> now gets **{feed.title}**."
+        return f"<#{channel_id}> now gets **{safe_line(feed.title, 100)}**."
 
     async def unsubscribe(self, guild_id: int, channel_id: int, key: str) -> str:
         sub = await self.require(channel_id)
@@ -200,12 +201,12 @@ class BriefService:
             # Leaving "everything": keep every other catalog source, explicitly.
             current |= {f.id for f in feeds if f.origin in SHARED}
         if feed_id not in current:
-            return f"<#{channel_id}> does not get **{feed.title}**."
+            return f"<#{channel_id}> does not get **{safe_line(feed.title, 100)}**."
         current.discard(feed_id)
         await self.repo.set_sources(
             channel_id, all_sources=False, feed_ids=sorted(current), now=self._clock()
         )
-        return f"<#{channel_id}> no longer gets **{feed.title}**."
+        return f"<#{channel_id}> no longer gets **{safe_line(feed.title, 100)}**."
 
     async def set_filter(self, channel_id: int, kind: str, keyword: str | None) -> int:
         """Add a keyword filter (or clear them all); returns how many waiting stories pass."""

@@ -311,7 +311,9 @@ class FeedService:
             else []
         )
         if include_catalog:
-            rows += await self.feeds.list_feeds(origins=("catalog",))
+            # Shared feeds: the catalog and operator imports (OPML without a server).
+            shared = await self.feeds.list_feeds(origins=("catalog", "opml"))
+            rows += [f for f in shared if f.origin == "catalog" or f.added_by_guild_id is None]
         return sorted(rows, key=lambda f: (f.last_error is None and not f.gone, f.key))
 
     # -- OPML ---------------------------------------------------------------------------------

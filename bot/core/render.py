@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.core import safetext as st
 from bot.core.briefs import Brief, StoryView
+
+if TYPE_CHECKING:  # types only: the renderer stays free of storage at run time
+    from bot.core.feeds import AddedFeed, RemovedFeed
+    from bot.storage.feeds_repo import FeedRow
 
 BRAND = 0x5865F2
 BOOKMARK_PREFIX = "tb:bm:"
@@ -342,4 +346,195 @@ def sources_page(
         "footer": {
             "text": f"Page {page + 1}/{pages} · /subscribe source:KEY adds one to a channel"
         },
+    }
+
+
+# -- /feed: a server's own feeds (add, remove, list, status) ------------------------------------
+FEEDS_PER_PAGE = 10
+# A feed whose next check is this far in the past is "slow": the poller is behind on it.
+FEED_OVERDUE_SECONDS = 3600
+# Longer links only cost characters in a list; the key and title identify the feed anyway.
+FEED_LINK_MAX = 300
+_GONE, _FAILING, _SLOWED, _OVERDUE = "gone", "failing", "slowed", "overdue"
+
+
+def _discord_time(moment: datetime, style: str = "R") -> str:
+    """A Discord timestamp (`<t:…:R>` shows "in 2 hours" in each reader's own locale)."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def feed_problem(feed: FeedRow, now: datetime) -> str | None:
+    """Why a feed needs an admin's eye (gone, failing, slowed, overdue), or None when healthy.
+
+    "slowed": the last poll hit backpressure (429/503, Retry-After): it leaves `last_error` set
+    without counting an error. "overdue": it should have been checked long ago.
+    """
+    if feed.gone:
+        return _GONE
+    if feed.error_count > 0:
+        return _FAILING
+    if feed.last_error:
+        return _SLOWED
+    if (now - feed.next_check_at).total_seconds() > FEED_OVERDUE_SECONDS:
+        return _OVERDUE
+    return None
+
+
+def _story_link(title: str | None, url: str | None, limit: int) -> str:
+    text = st.safe_line(title or "", limit) or "(untitled)"
+    link = safe_url(url)
+    # <…> around the URL: the link works but Discord does not unfurl a preview of it.
+    return f"[{text}](<{link}>)" if link else text
+
+
+def feed_added_text(added: AddedFeed, *, channel_id: int | None = None) -> str:
+    """`/feed add`: what was added, its latest story (linked) and where it will be posted."""
+    title = st.safe_line(added.title, 200) or "(untitled)"
+    n = added.stories
+    lines = [
+        f"Added **{title}** as `{added.key}`.",
+        f"{n} existing {'story' if n == 1 else 'stories'} archived and searchable; they are "
+        "not announced, only new posts are.",
+    ]
+    latest = len(lines)
+    has_latest = bool(added.latest_title or added.latest_url)
+    if has_latest:
+        lines.append("Latest: " + _story_link(added.latest_title, added.latest_url, 200))
+    if channel_id is not None:
+        lines.append(f"<#{channel_id}> gets its new stories from now on.")
+    else:
+        lines.append(
+            f"Add it to a brief with `/subscribe source:{added.key} channel:…`; "
+            "`/feed status` shows if it stops working."
+        )
+    text = "\n".join(lines)
+    # Only the link can be long (URLs up to 2,000 characters): drop it before cutting text.
+    if len(text) > st.CONTENT and has_latest:
+        lines[latest] = "Latest: " + _story_link(added.latest_title, None, 200)
+        text = "\n".join(lines)
+    return st.truncate(text, st.CONTENT)
+
+
+def feed_removed_text(removed: RemovedFeed) -> str:
+    title = st.safe_line(removed.title, 200) or "(untitled)"
+    what = (
+        "Its stories were removed from the archive."
+        if removed.deleted
+        else "Its bookmarked or shared stories stay in the archive."
+    )
+    return f"Removed **{title}** (`{removed.key}`): no more new stories from it. {what}"
+
+
+def feed_choices(feeds: Sequence[FeedRow], current: str) -> list[tuple[str, str]]:
+    """Autocomplete for `/feed remove`: (name shown, key) pairs matching what was typed."""
+    needle = current.strip().lower()
+    hits = [f for f in feeds if needle in f.key or needle in f.title.lower()]
+    # The key typed in full first, then keys starting with it, then title matches.
+    hits.sort(key=lambda f: (f.key != needle, not f.key.startswith(needle), f.key))
+    return [
+        (st.truncate(plain(f"{f.key} · {f.title}"), st.CHOICE_NAME), f.key)
+        for f in hits[: st.CHOICES]
+        if len(f.key) <= st.CHOICE_VALUE
+    ]
+
+
+def _health_mark(feed: FeedRow, now: datetime | None) -> str:
+    problem = feed_problem(feed, now) if now is not None else None
+    return {
+        _GONE: " · ⛔ gone (HTTP 410)",
+        _FAILING: f" · ⚠️ failing ({feed.error_count}×)",
+        _SLOWED: " · 🐢 slowed down by the site",
+        _OVERDUE: " · 🐢 check overdue",
+    }.get(problem or "", "")
+
+
+def feeds_page(
+    feeds: Sequence[FeedRow],
+    *,
+    page: int,
+    per_page: int = FEEDS_PER_PAGE,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One page of `/feed list`: key, title, feed link and health of each of the server's feeds."""
+    chunk = feeds[page * per_page : (page + 1) * per_page]
+    lines = []
+    for feed in chunk:
+        url = safe_url(feed.url)
+        link = f" · [feed](<{url}>)" if url and len(url) <= FEED_LINK_MAX else ""
+        lines.append(
+            f"`{feed.key}` · {st.safe_line(feed.title, 80) or '(untitled)'}{link}"
+            f"{_health_mark(feed, now)}"
+        )
+    pages = max(1, -(-len(feeds) // per_page))
+    empty = "This server has not added any feeds yet: `/feed add url:` adds one."
+    return {
+        "type": "rich",
+        "title": f"This server's feeds ({len(feeds)})",
+        "color": BRAND,
+        "description": _fit_lines(lines, st.EMBED_DESCRIPTION) or empty,
+        "footer": {
+            "text": f"Page {page + 1}/{pages} · /feed status shows errors · /feed remove stops one"
+        },
+    }
+
+
+def _feed_status_field(feed: FeedRow, problem: str) -> dict[str, Any]:
+    whose = "catalog" if feed.origin == "catalog" else "this server's feed"
+    name = f"{'⛔' if problem == _GONE else '⚠️' if problem == _FAILING else '🐢'} {feed.key}"
+    lines = [f"{st.safe_line(feed.title, 120) or '(untitled)'} · {whose}"]
+    if feed.last_error:
+        lines.append(f"**Last error:** {st.truncate(st.inert(feed.last_error), 300)}")
+    if problem == _OVERDUE:
+        lines.append("**Slow:** its check is overdue; polling is behind.")
+    lines.append(f"**Errors in a row:** {feed.error_count}")
+    success = feed.last_success_at
+    lines.append(f"**Last success:** {_discord_time(success) if success else 'never'}")
+    if problem == _GONE:
+        lines.append("**Next check:** none, the site says the feed is gone (HTTP 410)")
+    elif problem == _OVERDUE:
+        lines.append(f"**Next check:** was due {_discord_time(feed.next_check_at)}")
+    else:
+        lines.append(f"**Next check:** {_discord_time(feed.next_check_at)}")
+    return {
+        "name": st.truncate(name, st.FIELD_NAME),
+        "value": st.truncate("\n".join(lines), st.FIELD_VALUE),
+        "inline": False,
+    }
+
+
+def feed_status_embed(feeds: Sequence[FeedRow], now: datetime) -> dict[str, Any]:
+    """`/feed status`: a one-line summary, then one field per failing or slow feed."""
+    problems = [(f, p) for f in feeds if (p := feed_problem(f, now)) is not None]
+    ok = len(feeds) - len(problems)
+    failing = sum(1 for _, p in problems if p in (_GONE, _FAILING))
+    slow = len(problems) - failing
+    summary = f"**{ok} {'feed' if ok == 1 else 'feeds'} OK**"
+    if problems:
+        summary += f" · {failing} failing · {slow} slow"
+    fields: list[dict[str, Any]] = []
+    budget = st.EMBED_TOTAL - 500  # title, summary and the "more" field
+    for feed, problem in problems[: st.FIELDS - 1]:
+        field_ = _feed_status_field(feed, problem)
+        budget -= len(field_["name"]) + len(field_["value"])
+        if budget < 0:
+            break  # the embed's 6,000 characters are spent; the rest is counted below
+        fields.append(field_)
+    if len(fields) < len(problems):
+        fields.append(
+            {
+                "name": "More",
+                "value": f"…and {len(problems) - len(fields)} more failing or slow feeds.",
+                "inline": False,
+            }
+        )
+    if not feeds:
+        summary = "No feeds yet: `/feed add url:` adds one, `/sources` lists the catalog."
+    return {
+        "type": "rich",
+        "title": "Feed status",
+        "color": BRAND,
+        "description": summary,
+        "fields": fields,
+        "footer": {"text": "Failing feeds are retried with growing pauses, at least once a day."},
+        "timestamp": now.isoformat(),
     }

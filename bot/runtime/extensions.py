@@ -6,6 +6,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.briefs",
     "cogs.sources",
+    "cogs.feeds",
     "cogs.search",
     "cogs.bookmarks",
 )

@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.core.briefs import StoryView
 from bot.storage.locks import story_writes_barrier
@@ -255,8 +256,13 @@ class BriefRepository:
         )
         if not sub.all_sources:
             return chosen
+        # An alias: the outer query joins Feed (the story's first feed), and an EXISTS over the
+        # same entity would silently correlate to it and only ever look at that one feed.
+        linked = aliased(Feed)
         catalog = exists().where(
-            StoryKey.story_id == Story.id, StoryKey.feed_id == Feed.id, Feed.origin.in_(SHARED)
+            StoryKey.story_id == Story.id,
+            StoryKey.feed_id == linked.id,
+            linked.origin.in_(SHARED),
         )
         return or_(catalog, chosen)
 
@@ -268,24 +274,46 @@ class BriefRepository:
         if upto is not None:
             conditions.append(Story.id <= upto)
         async with self.sessions() as s:
-            rows = await s.execute(
-                select(Story, Feed.key, Feed.title, Feed.color, StorySummary.data)
-                .join(Feed, Feed.id == Story.feed_id)
-                .outerjoin(
-                    StorySummary,
-                    and_(
-                        StorySummary.story_id == Story.id,
-                        StorySummary.content_hash == Story.content_hash,
-                    ),
+            rows = (
+                await s.execute(
+                    select(Story, Feed, StorySummary.data)
+                    .join(Feed, Feed.id == Story.feed_id)
+                    .outerjoin(
+                        StorySummary,
+                        and_(
+                            StorySummary.story_id == Story.id,
+                            StorySummary.content_hash == Story.content_hash,
+                        ),
+                    )
+                    .where(*conditions)
+                    .order_by(Story.id)
+                    .limit(limit)
                 )
-                .where(*conditions)
-                .order_by(Story.id)
-                .limit(limit)
-            )
-            return [
-                _view(story, key, title, color, digest)
-                for story, key, title, color, digest in rows.all()
-            ]
+            ).all()
+            chosen = {f.feed_id for f in sub.feeds}
+
+            def mine(feed: Feed) -> bool:
+                return feed.id in chosen or (sub.all_sources and feed.origin in SHARED)
+
+            # A story is one story across feeds; the feed that stored it first may be another
+            # server's private feed. Label it with a feed this channel actually follows.
+            relabel = [story.id for story, feed, _ in rows if not mine(feed)]
+            better: dict[int, Feed] = {}
+            if relabel:
+                linked = await s.execute(
+                    select(StoryKey.story_id, Feed)
+                    .join(Feed, Feed.id == StoryKey.feed_id)
+                    .where(StoryKey.story_id.in_(relabel))
+                    .order_by(Feed.id)
+                )
+                for story_id, feed in linked.all():
+                    if story_id is not None and mine(feed) and story_id not in better:
+                        better[story_id] = feed
+            views = []
+            for story, feed, digest in rows:
+                label = better.get(story.id, feed)
+                views.append(_view(story, label.key, label.title, label.color, digest))
+            return views
 
     async def count_pending(self, sub: Subscription) -> int:
         async with self.sessions() as s:

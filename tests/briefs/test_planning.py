@@ -267,3 +267,14 @@ async def test_backfill_stories_are_archived_but_never_announced(
         await s.execute(update(Story).where(Story.id == old).values(backfill=True))
     await add_story(sessions, feed, "Genuinely new")
     assert [s.title for s in (await service.preview(CHANNEL)).shown] == ["Genuinely new"]
+
+
+async def test_story_first_stored_by_a_private_feed_is_labelled_with_a_followed_one(
+    service: BriefService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    private = await add_feed(sessions, "secret-feed", origin="custom", guild_id=999)
+    netflix = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    await add_story(sessions, private, "Shared story", also_feed=netflix)
+    (story,) = (await service.preview(CHANNEL)).shown
+    assert story.source_key == "netflix" and "Secret" not in story.source_name

@@ -64,6 +64,9 @@ class Search(commands.Cog):
         after_at = parse_when(after, now=now, name="after") if after else None
         before_at = parse_when(before, now=now, name="before") if before else None
         key = source.strip().lower() if source and source.strip() else None
+        # Only what this server may see: its own custom feeds and the shared ones (a DM:
+        # shared only). Fixed now, like the clock: every page asks for the same audience.
+        guild_id = interaction.guild_id
 
         async def fetch(index: int) -> Page:
             page = await service.search(
@@ -74,6 +77,7 @@ class Search(commands.Cog):
                 after=after_at,
                 before=before_at,
                 now=now,
+                guild_id=guild_id,
             )
             # An unknown total ("1,000+") has a next page while pages come back full.
             has_next = page.has_more if page.total is not None else len(page.hits) == rp.PER_PAGE

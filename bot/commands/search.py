@@ -67,7 +67,10 @@ async def handler(args: argparse.Namespace, settings: Settings) -> int:
         service = SearchService(
             session_factory(engine), max_query_chars=settings.search.max_query_chars
         )
-        page = await service.search(query, limit=args.limit, offset=args.offset, source=args.source)
+        # The operator's tool: every feed, including each server's custom ones.
+        page = await service.search(
+            query, limit=args.limit, offset=args.offset, source=args.source, all_feeds=True
+        )
     except QueryError as exc:
         sys.stderr.write(f"techbrief search: {exc}\n")
         return EXIT_FAIL

@@ -34,7 +34,9 @@ SELECT_LABEL = 100
 SELECT_DESCRIPTION = 100
 TITLE_IN_LIST = 180  # a result title in a list line: long enough to read, short enough to scan
 NOTE_IN_LIST = 200
-SNIPPET_IN_LIST = 400  # the search service makes ~200-char snippets; this only guards
+# The search service's snippets are at most its snippet size (200 by default), escaped and
+# bold included. One longer than this is left out, never cut: a cut could split a **pair**.
+SNIPPET_IN_LIST = 400
 SEARCH_COLOR = BRAND
 BOOKMARK_COLOR = 0xF1C40F  # the bookmark ribbon's yellow: tells "yours" from search at a glance
 
@@ -250,8 +252,9 @@ def search_embed(
 ) -> dict[str, Any]:
     """One page of `/search` results: numbered, linked titles, source, date, snippet.
 
-    Snippets come from the search service already escaped with the matches in **bold**;
-    they are only cut here (``truncate`` never splits an escape), never escaped twice.
+    Snippets come from the search service already escaped, sized, with the matches in
+    **bold**; they are shown as they are: never escaped twice, never cut (a cut could split
+    a bold pair).
     """
     filters = []
     if source:
@@ -271,8 +274,8 @@ def search_embed(
             f"**{number}. {_linked_title(hit.title, hit.url)}**",
             f"{source_name} · {_when(hit.published_at)}",
         ]
-        if hit.snippet:
-            lines.append(st.truncate(hit.snippet, SNIPPET_IN_LIST))
+        if hit.snippet and len(hit.snippet) <= SNIPPET_IN_LIST:
+            lines.append(hit.snippet)
         blocks.append("\n".join(lines))
     if not page.hits:
         blocks.append(

@@ -9,22 +9,28 @@ stories, newest by id (arrival order, the same order briefs use), and ``total`` 
 below that (None means "more than window"). Both backends pick that same candidate set:
 FTS5 walks its doclists newest rowid first and stops; PostgreSQL, whose GIN index has no
 order, narrows by id-bucket lexemes that the generated column adds ("#<id // 1000>").
+
+Who may see what: a server sees the stories of the shared feeds (catalog, OPML) and of the
+custom feeds it added itself, never another server's (a private feed's URL can carry a
+token); a DM sees the shared feeds only; the operator's CLI sees everything. The rule is SQL
+inside the candidate scan, so the ranking window holds the newest *visible* matches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, TextClause, bindparam, select, text
+from sqlalchemy import BigInteger, ColumnElement, TextClause, bindparam, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.search.fts import fts5_any, fts5_expression, tsquery_any, tsquery_expression
 from bot.core.search.query import ParsedQuery
-from bot.storage.models import Feed, Story
+from bot.storage.briefs_repo import SHARED
+from bot.storage.models import Feed, Story, StoryKey
 from bot.storage.types import UTCDateTime
 
 RANK_WINDOW = 1000
@@ -40,31 +46,6 @@ FTS5_WEIGHTS = (10.0, 1.0)
 # 1 + log(length) so long articles do not win on bulk alone, as bm25 does on SQLite.
 TS_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 TS_RANK_NORMALIZATION = 1
-
-# Database objects that migration 0002 creates and the ORM models do not describe.
-SEARCH_INDEX_TABLES = frozenset(
-    {
-        "stories_fts",
-        "stories_fts_data",
-        "stories_fts_idx",
-        "stories_fts_docsize",
-        "stories_fts_config",
-        "stories_fts_content",
-    }
-)
-SEARCH_INDEX_COLUMNS = frozenset({"search_vector"})
-SEARCH_INDEX_INDEXES = frozenset({"ix_stories_search_vector"})
-
-
-def include_name(name: str | None, type_: str, parent_names: Any = None) -> bool:
-    """Alembic ``include_name`` hook: leave the search index out of autogenerate/compare."""
-    if type_ == "table":
-        return name not in SEARCH_INDEX_TABLES
-    if type_ == "column":
-        return name not in SEARCH_INDEX_COLUMNS
-    if type_ == "index":
-        return name not in SEARCH_INDEX_INDEXES
-    return True
 
 
 @dataclass(frozen=True)
@@ -89,9 +70,20 @@ class StoryText:
 class SearchRepository:
     """Ranked story ids for a parsed query, and the text to show for them."""
 
-    def __init__(self, session: AsyncSession, *, window: int = RANK_WINDOW) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        guild_id: int | None,
+        all_feeds: bool = False,
+        window: int = RANK_WINDOW,
+    ) -> None:
+        """``guild_id``: the server asking (None: a DM, shared feeds only); ``all_feeds``:
+        the operator, who sees every feed (``guild_id`` is then ignored)."""
         self._session = session
         self._window = window
+        self._guild_id = guild_id
+        self._all_feeds = all_feeds
 
     @property
     def dialect(self) -> str:
@@ -109,9 +101,12 @@ class SearchRepository:
 
     async def _sqlite_ranked(self, query: ParsedQuery, *, limit: int, offset: int) -> RankedIds:
         wide = await self._sqlite_wide_dates(query)
+        rule, rule_params = self._feed_rule()
         where, params = _filters(
-            query, dialect="sqlite", driver_alias="stories_fts", dates_by_join=wide
+            query, dialect="sqlite", driver_alias="stories_fts", dates_by_join=wide, feed_rule=rule
         )
+        params |= rule_params
+        where.clauses.extend(self._visible("stories_fts.rowid", rule, query))
         params |= {
             "match": fts5_expression(query.terms, query.excluded),
             "window": self._window,
@@ -197,7 +192,10 @@ class SearchRepository:
         """The ``window`` newest matching ids: scan id buckets from the newest down,
         1, 2, 4... buckets at a time, until the window is full (GIN intersects the
         bucket lexemes with the words, so only real matches are read from the table)."""
-        where, params = _filters(query, dialect="postgresql", driver_alias="s")
+        rule, rule_params = self._feed_rule()
+        where, params = _filters(query, dialect="postgresql", driver_alias="s", feed_rule=rule)
+        params |= rule_params
+        where.clauses.extend(self._visible("s.id", rule, query))
         params["match"] = tsquery_expression(query.terms, query.excluded)
         top = (await self._run("SELECT coalesce(max(id), 0) FROM stories", {}))[0][0]
         high = int(top) // PG_ID_BUCKET
@@ -230,8 +228,10 @@ class SearchRepository:
     async def _newest(self, query: ParsedQuery, *, limit: int, offset: int) -> RankedIds:
         """Operators only (source:, after:...): the newest stories that pass them."""
         dialect = self.dialect
-        where, params = _filters(query, dialect=dialect, driver_alias="s")
-        clauses = list(where.clauses)
+        rule, rule_params = self._feed_rule()
+        where, params = _filters(query, dialect=dialect, driver_alias="s", feed_rule=rule)
+        params |= rule_params
+        clauses = [*where.clauses, *self._visible("s.id", rule, query)]
         if query.excluded:
             if dialect == "sqlite":
                 params["excluded"] = fts5_any(query.excluded)
@@ -255,6 +255,38 @@ class SearchRepository:
         found = int((await self._run(count_sql, params))[0][0])
         return self._result(rows, found)
 
+    def _feed_rule(self) -> tuple[str | None, dict[str, Any]]:
+        """The feeds this audience may see, as a condition on ``feeds AS f`` (with its
+        parameters); None for the operator, who sees them all."""
+        if self._all_feeds:
+            return None, {}
+        params: dict[str, Any] = {f"shared_{i}": origin for i, origin in enumerate(SHARED)}
+        rule = f"f.origin IN ({', '.join(f':shared_{i}' for i in range(len(SHARED)))})"
+        if self._guild_id is not None:
+            params["guild_id"] = self._guild_id
+            rule = f"({rule} OR f.added_by_guild_id = :guild_id)"
+        return rule, params
+
+    @staticmethod
+    def _visible(story_id: str, rule: str | None, query: ParsedQuery) -> list[str]:
+        """The visibility rule as a WHERE clause on the row id ``story_id``: some feed linked
+        to the story in ``story_keys`` is one the audience may see. The feed ids come from
+        one uncorrelated subquery (feeds are few); each candidate costs one probe of
+        ``ix_story_keys_story_id``. Not needed with ``source:``, which applies the rule."""
+        if rule is None or query.sources:
+            return []
+        return [
+            "EXISTS (SELECT 1 FROM story_keys AS k "
+            f"WHERE k.story_id = {story_id} "
+            f"AND k.feed_id IN (SELECT f.id FROM feeds AS f WHERE {rule}))"
+        ]
+
+    def _visible_feed(self) -> ColumnElement[bool]:
+        shared = Feed.origin.in_(SHARED)
+        if self._guild_id is None:
+            return shared
+        return or_(shared, Feed.added_by_guild_id == self._guild_id)
+
     def _result(self, rows: Sequence[Any], found: int) -> RankedIds:
         return RankedIds(
             ids=[int(r[0]) for r in rows],
@@ -263,6 +295,10 @@ class SearchRepository:
         )
 
     async def stories(self, ids: Sequence[int]) -> dict[int, StoryText]:
+        """Title, text and source of ``ids``. The source shown is the feed that stored the
+        story unless this audience may not see that feed (a story another server's custom
+        feed found first, visible here through a shared feed): then a feed it may see, and
+        the canonical URL rather than the link as the private feed gave it."""
         if not ids:
             return {}
         stmt = (
@@ -276,23 +312,52 @@ class SearchRepository:
                 Story.published_at,
                 Feed.key,
                 Feed.title,
+                Feed.origin,
+                Feed.added_by_guild_id,
             )
             .join(Feed, Feed.id == Story.feed_id)
             .where(Story.id.in_(list(ids)))
         )
         out: dict[int, StoryText] = {}
+        hidden: list[int] = []
         for row in (await self._session.execute(stmt)).all():
+            owner_visible = (
+                self._all_feeds
+                or row[9] in SHARED
+                or (self._guild_id is not None and row[10] == self._guild_id)
+            )
+            if not owner_visible:
+                hidden.append(row[0])
             out[row[0]] = StoryText(
                 id=row[0],
                 title=row[1],
-                url=row[2] or row[3],
+                url=(row[2] or row[3]) if owner_visible else (row[3] or row[2]),
                 summary=row[4] or "",
                 content_text=row[5] or "",
                 published_at=row[6],
                 source_key=row[7],
                 source_name=row[8],
             )
+        if hidden:
+            await self._relabel(out, hidden)
         return out
+
+    async def _relabel(self, out: dict[int, StoryText], hidden: list[int]) -> None:
+        """Name a visible linked feed for stories whose own feed is not visible."""
+        stmt = (
+            select(StoryKey.story_id, Feed.key, Feed.title)
+            .join(Feed, Feed.id == StoryKey.feed_id)
+            .where(StoryKey.story_id.in_(hidden), self._visible_feed())
+            .order_by(StoryKey.story_id, Feed.id)
+        )
+        relabelled: set[int] = set()
+        for story_id, key, title in (await self._session.execute(stmt)).all():
+            if story_id is None or story_id in relabelled:
+                continue
+            relabelled.add(story_id)
+            out[story_id] = replace(out[story_id], source_key=key, source_name=title)
+        for story_id in set(hidden) - relabelled:  # unlinked since ranking: show nothing
+            del out[story_id]
 
 
 @dataclass(frozen=True)
@@ -313,16 +378,29 @@ def _like_pattern(value: str) -> str:
 
 
 def _filters(
-    query: ParsedQuery, *, dialect: str, driver_alias: str, dates_by_join: bool = False
+    query: ParsedQuery,
+    *,
+    dialect: str,
+    driver_alias: str,
+    dates_by_join: bool = False,
+    feed_rule: str | None = None,
 ) -> tuple[_Where, dict[str, Any]]:
-    """WHERE clauses for the operators. ``driver_alias`` names the row id being scanned."""
+    """WHERE clauses for the operators. ``driver_alias`` names the row id being scanned;
+    ``feed_rule`` (a condition on ``feeds AS f``) limits ``source:`` to visible feeds."""
     params: dict[str, Any] = {}
-    # Conditions answerable from stories' own indexes (feed_id, published_at).
+    # Conditions answerable from indexes alone (story_keys' primary key, published_at).
     indexed: list[str] = []
     if query.sources:
+        # A source is every feed that carries the story (story_keys), not only the one that
+        # stored it first; and only feeds the audience may see: another server's private
+        # feed key must find nothing, not even a story visible through a shared feed.
         names = ", ".join(f":source_{i}" for i in range(len(query.sources)))
         params |= {f"source_{i}": key for i, key in enumerate(query.sources)}
-        indexed.append(f"feed_id IN (SELECT id FROM feeds WHERE lower(key) IN ({names}))")
+        feeds = f"lower(f.key) IN ({names})" + (f" AND {feed_rule}" if feed_rule else "")
+        indexed.append(
+            "id IN (SELECT k.story_id FROM story_keys AS k "
+            f"WHERE k.feed_id IN (SELECT f.id FROM feeds AS f WHERE {feeds}))"
+        )
     dates: list[str] = []
     if query.after is not None:
         params["after"] = query.after

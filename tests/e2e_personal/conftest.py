@@ -15,7 +15,6 @@ from tests.e2e_personal.helpers import personal_bot
 from tests.fakediscord import FakeDiscord
 
 
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/bot.db"

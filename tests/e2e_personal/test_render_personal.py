@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.core import render_personal as rp
@@ -10,6 +11,7 @@ from bot.core.bookmarks import AddResult, BookmarkPage
 from bot.core.export import SavedBookmark
 from bot.core.render import embed_length
 from bot.core.search.service import SearchHit, SearchPage
+from bot.core.search.snippet import make_snippet
 
 WHEN = datetime(2026, 11, 20, tzinfo=UTC)
 HOSTILE = "@everyone <@123> **bold** [x](javascript:alert(1)) " + "ü" * 400
@@ -90,3 +92,23 @@ def test_confirmations() -> None:
     many = rp.saved_many_text([result] * 30, ["cap reached @everyone"])
     assert len(many) <= st.CONTENT and "more" in many
     assert_inert(rp.note_text(saved(1)))
+
+
+def test_search_snippets_are_shown_whole_or_not_at_all() -> None:
+    """The search service sizes its snippets; cutting one here could split a **bold** pair
+    (the old 400-character truncate did: "…**cos…" left the rest of the result bold)."""
+    text = "word " * 120 + "the cost of it " + "more " * 100
+    made = make_snippet([text], ["cost"])
+    assert len(made) <= rp.SNIPPET_IN_LIST and "**cost**" in made
+    straddling = "a" * (rp.SNIPPET_IN_LIST - 4) + " **cost** and more"
+    page = SearchPage(
+        hits=[
+            replace(hit(1), title="One", source_name="S", snippet=made),
+            replace(hit(2), title="Two", source_name="S", snippet=straddling),
+        ],
+        total=2,
+    )
+    description = rp.search_embed("cost", page)["description"]
+    assert made in description  # shown as the service made it
+    assert "aaaa" not in description  # too long to show whole: left out, not cut
+    assert description.count("**") % 2 == 0

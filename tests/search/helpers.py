@@ -1,4 +1,5 @@
-"""Writing stories the way the story store does: search text through searchable_text."""
+"""Writing stories the way the story store does: search text through searchable_text, and a
+``story_keys`` row linking the story to its feed (what search visibility follows)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,26 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.search.segment import searchable_text
-from bot.storage.models import Feed, Story, StoryTag
+from bot.storage.models import Feed, Story, StoryKey, StoryTag
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
-async def add_feed(session: AsyncSession, key: str, title: str | None = None) -> Feed:
+async def add_feed(
+    session: AsyncSession,
+    key: str,
+    title: str | None = None,
+    *,
+    origin: str = "catalog",
+    guild_id: int | None = None,
+) -> Feed:
+    """A feed; ``origin="custom"`` with ``guild_id`` is that server's own (/feed add)."""
     feed = Feed(
         key=key,
         url=f"https://example.com/{key}.xml",
         title=title or key.title(),
-        origin="catalog",
+        origin=origin,
+        added_by_guild_id=guild_id,
         created_at=NOW,
         next_check_at=NOW,
     )
@@ -44,7 +54,9 @@ async def add_story(
     author: str | None = None,
     tags: tuple[str, ...] = (),
     story_id: int | None = None,
+    also_feeds: tuple[Feed, ...] = (),
 ) -> Story:
+    """A story of ``feed``, also linked to ``also_feeds`` (found through them too)."""
     n = await _next_number(session)
     story = Story(
         id=story_id,
@@ -63,6 +75,11 @@ async def add_story(
         **search_fields(title, summary, content),
     )
     session.add(story)
+    await session.flush()
+    for linked in (feed, *also_feeds):
+        session.add(
+            StoryKey(feed_id=linked.id, key=f"key-{n}", story_id=story.id, first_seen_at=NOW)
+        )
     await session.flush()
     return story
 

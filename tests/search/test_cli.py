@@ -73,6 +73,22 @@ async def test_bad_query_is_one_line_and_exit_1(
     assert captured.err.count("\n") == 1 and message in captured.err
 
 
+async def test_the_operator_sees_every_servers_custom_feeds(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # /search in a server shows only its own custom feeds; the CLI is the operator's tool.
+    async with sessions() as s:
+        private = await add_feed(s, "private", "Private", origin="custom", guild_id=42)
+        await add_story(s, private, "Kubernetes in a private feed")
+        await s.commit()
+    args = parse_args("kubernetes", "--json")
+    assert await args.handler(args, settings) == 0
+    sources = {json.loads(line)["source"] for line in capsys.readouterr().out.splitlines()}
+    assert sources == {"netflix", "private"}
+
+
 def test_limit_is_validated() -> None:
     with pytest.raises(SystemExit):
         parse_args("x", "--limit", "0")

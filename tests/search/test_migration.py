@@ -10,13 +10,13 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.migrate import downgrade, upgrade
+from bot.storage.migrate import downgrade, include_object, upgrade
 from bot.storage.models import Base
-from bot.storage.search_repo import include_name
 
 
 def _diff(conn: Connection) -> list[Any]:
-    opts = {"compare_type": True, "include_name": include_name}
+    # The same filter Alembic's env uses: one definition of what the models leave out.
+    opts = {"compare_type": True, "include_object": include_object}
     return list(compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, text, update
@@ -12,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core.errors import QueryError
 from bot.core.search.service import SearchPage, SearchService
 from bot.storage import search_repo
+from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import downgrade, upgrade
-from bot.storage.models import Story
+from bot.storage.models import Story, StoryKey
+from bot.storage.search_repo import PG_ID_BUCKET
 from tests.search.helpers import NOW, add_feed, add_story, search_fields
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -110,28 +113,31 @@ async def test_insert_update_delete_keep_the_index_in_step(
     assert page.total == 0 and page.hits == []
 
 
-async def test_sqlite_index_passes_integrity_check_after_churn(
-    backend: str, sessions: Sessions
-) -> None:
-    if backend != "sqlite":
-        pytest.skip("FTS5 integrity-check is SQLite's")
-    async with sessions() as s:
-        feed = await add_feed(s, "blog")
-        ids = [(await add_story(s, feed, f"Story {i} about caches")).id for i in range(20)]
-        await s.execute(delete(Story).where(Story.id.in_(ids[::2])))
-        await s.execute(
-            update(Story).where(Story.id == ids[1]).values(**search_fields("x", "y", "z"))
-        )
-        await s.commit()
-        # 'integrity-check' with rank=1 compares the index with the content table.
-        await s.execute(
-            text("INSERT INTO stories_fts(stories_fts, rank) VALUES ('integrity-check', 1)")
-        )
-        count = (
+async def test_sqlite_index_passes_integrity_check_after_churn(tmp_path: Path) -> None:
+    # SQLite only (FTS5's own check): its own database, not the two-backend fixture, so no
+    # PostgreSQL run of it has to be skipped.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fts.db'}")
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as s:
+            feed = await add_feed(s, "blog")
+            ids = [(await add_story(s, feed, f"Story {i} about caches")).id for i in range(20)]
+            await s.execute(delete(Story).where(Story.id.in_(ids[::2])))
             await s.execute(
-                text("SELECT count(*) FROM stories_fts WHERE stories_fts MATCH 'caches'")
+                update(Story).where(Story.id == ids[1]).values(**search_fields("x", "y", "z"))
             )
-        ).scalar_one()
+            await s.commit()
+            # 'integrity-check' with rank=1 compares the index with the content table.
+            await s.execute(
+                text("INSERT INTO stories_fts(stories_fts, rank) VALUES ('integrity-check', 1)")
+            )
+            count = (
+                await s.execute(
+                    text("SELECT count(*) FROM stories_fts WHERE stories_fts MATCH 'caches'")
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
     assert count == 9
 
 
@@ -382,6 +388,112 @@ async def test_too_long_query_is_refused(corpus: None, sessions: Sessions) -> No
     assert (await service.search("kubernetes cost")).total == 1
 
 
+# --- who may see what ------------------------------------------------------------------------
+
+GUILD_A, GUILD_B = 111, 222
+
+
+@pytest.fixture
+async def private_feeds(sessions: Sessions) -> dict[str, int]:
+    """A catalog feed, an OPML feed, and one custom (private) feed per server, each with a
+    story about pangolins; plus a story server B's feed found first that a catalog feed also
+    carries. Returns story ids by name."""
+    async with sessions() as s:
+        catalog = await add_feed(s, "catalog-blog", "Catalog Blog")
+        opml = await add_feed(s, "opml-blog", "Imported Blog", origin="opml")
+        feed_a = await add_feed(s, "a-secret", "A Secret", origin="custom", guild_id=GUILD_A)
+        feed_b = await add_feed(s, "b-secret", "B Secret", origin="custom", guild_id=GUILD_B)
+        ids = {
+            "catalog": (await add_story(s, catalog, "Pangolin catalog")).id,
+            "opml": (await add_story(s, opml, "Pangolin opml")).id,
+            "a": (await add_story(s, feed_a, "Pangolin of A", "token=aaa")).id,
+            "b": (await add_story(s, feed_b, "Pangolin of B", "token=bbb")).id,
+            "b+catalog": (
+                await add_story(s, feed_b, "Pangolin everywhere", also_feeds=(catalog,))
+            ).id,
+        }
+        await s.commit()
+    return ids
+
+
+def ids_of(page: SearchPage) -> set[int]:
+    return {h.story_id for h in page.hits}
+
+
+@pytest.mark.parametrize(
+    "query", ["pangolin", "source:b-secret", "after:2000-01-01", "after:2000-01-01 -zebra"]
+)
+async def test_a_server_never_sees_another_servers_custom_feeds(
+    private_feeds: dict[str, int], service: SearchService, query: str
+) -> None:
+    # Ranked words, operators only, and operators with an exclusion: three SQL paths.
+    shared = {private_feeds["catalog"], private_feeds["opml"], private_feeds["b+catalog"]}
+    pages = {
+        "a": await service.search(query, limit=10, guild_id=GUILD_A),
+        "b": await service.search(query, limit=10, guild_id=GUILD_B),
+        "dm": await service.search(query, limit=10, guild_id=None),
+        "default": await service.search(query, limit=10),
+        "operator": await service.search(query, limit=10, all_feeds=True),
+    }
+    if query.startswith("source:"):
+        assert ids_of(pages["a"]) == ids_of(pages["dm"]) == set()
+        assert ids_of(pages["b"]) == {private_feeds["b"], private_feeds["b+catalog"]}
+        assert ids_of(pages["operator"]) == ids_of(pages["b"])
+        return
+    assert ids_of(pages["a"]) == shared | {private_feeds["a"]}
+    assert ids_of(pages["b"]) == shared | {private_feeds["b"]}
+    assert ids_of(pages["dm"]) == ids_of(pages["default"]) == shared
+    assert ids_of(pages["operator"]) == set(private_feeds.values())
+    assert pages["a"].total == 4 and pages["dm"].total == 3 and pages["operator"].total == 5
+    for page in pages.values():
+        for hit in page.hits:
+            assert "token=" not in hit.snippet or hit.story_id in {
+                private_feeds["a"],
+                private_feeds["b"],
+            }
+
+
+async def test_a_shared_story_found_first_by_a_private_feed_names_a_visible_feed(
+    private_feeds: dict[str, int], service: SearchService
+) -> None:
+    story_id = private_feeds["b+catalog"]
+    (as_a,) = [h for h in (await service.search("everywhere", guild_id=GUILD_A)).hits]
+    assert as_a.story_id == story_id
+    assert (as_a.source_key, as_a.source_name) == ("catalog-blog", "Catalog Blog")
+    assert as_a.url is not None and "?ref=feed" not in as_a.url  # the canonical link
+    (as_b,) = (await service.search("everywhere", guild_id=GUILD_B)).hits
+    assert (as_b.source_key, as_b.source_name) == ("b-secret", "B Secret")
+    assert as_b.url is not None and as_b.url.endswith("?ref=feed")
+    (as_operator,) = (await service.search("everywhere", all_feeds=True)).hits
+    assert as_operator.source_key == "b-secret"
+
+
+async def test_hidden_matches_do_not_use_up_the_ranking_window(sessions: Sessions) -> None:
+    async with sessions() as s:
+        catalog = await add_feed(s, "catalog-blog")
+        secret = await add_feed(s, "b-secret", origin="custom", guild_id=GUILD_B)
+        visible = [(await add_story(s, catalog, f"Tapir {n}")).id for n in range(2)]
+        for n in range(5):  # newer (higher ids) than every visible match
+            await add_story(s, secret, f"Tapir secret {n}", story_id=50_000 + n)
+        await s.commit()
+    narrow = SearchService(sessions, clock=lambda: NOW, rank_window=3)
+    page = await narrow.search("tapir", limit=10, guild_id=GUILD_A)
+    assert ids_of(page) == set(visible) and page.total == 2
+
+
+async def test_a_story_without_a_visible_link_is_not_found(
+    sessions: Sessions, service: SearchService
+) -> None:
+    # Visibility follows story_keys, not only the feed that stored the story.
+    async with sessions() as s:
+        catalog = await add_feed(s, "catalog-blog")
+        story = await add_story(s, catalog, "Narwhal notes")
+        await s.execute(delete(StoryKey).where(StoryKey.story_id == story.id))
+        await s.commit()
+    assert (await service.search("narwhal", guild_id=GUILD_A)).total == 0
+    assert (await service.search("narwhal", all_feeds=True)).total == 1
+
+
 # --- bounded ranking window --------------------------------------------------------------------
 
 SPREAD_IDS = [7, 10_003, 20_011, 45_000, 90_001, 170_000, 170_001]
@@ -415,18 +527,21 @@ async def test_ranking_window_takes_the_newest_matches_across_id_buckets(
     assert page.total == 7 and page.hits[0].story_id == 7
 
 
-async def test_postgres_vector_carries_the_id_bucket(backend: str, sessions: Sessions) -> None:
-    if backend != "postgresql":
-        pytest.skip("the id-bucket lexeme is PostgreSQL's")
-    from bot.storage.search_repo import PG_ID_BUCKET
-
-    async with sessions() as s:
-        feed = await add_feed(s, "blog")
-        story = await add_story(s, feed, "Bucketed", story_id=3 * PG_ID_BUCKET + 5)
-        await s.commit()
-        vector = (
-            await s.execute(
-                text("SELECT search_vector::text FROM stories WHERE id = :id"), {"id": story.id}
-            )
-        ).scalar_one()
+@pytest.mark.postgres
+async def test_postgres_vector_carries_the_id_bucket(pg_url: str) -> None:
+    # PostgreSQL only (the generated column's bucket lexeme): its own database.
+    engine = create_engine(pg_url)
+    try:
+        async with session_factory(engine)() as s:
+            feed = await add_feed(s, "blog")
+            story = await add_story(s, feed, "Bucketed", story_id=3 * PG_ID_BUCKET + 5)
+            await s.commit()
+            vector = (
+                await s.execute(
+                    text("SELECT search_vector::text FROM stories WHERE id = :id"),
+                    {"id": story.id},
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
     assert "'#3'" in vector and "'bucketed':1A" in vector

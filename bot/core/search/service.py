@@ -72,16 +72,24 @@ class SearchService:
         after: datetime | None = None,
         before: datetime | None = None,
         now: datetime | None = None,
+        guild_id: int | None = None,
+        all_feeds: bool = False,
     ) -> SearchPage:
         """Ranked stories for ``query``; ``source``/``after``/``before`` narrow it further
-        (the slash command's options), on top of any operators in the query itself."""
+        (the slash command's options), on top of any operators in the query itself.
+
+        Only stories the asker may see: ``guild_id`` is the server asking (its own custom
+        feeds plus the shared ones); None is a DM (shared feeds only), which is also what a
+        caller that forgets to say gets. ``all_feeds=True`` is for the operator (the CLI)."""
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise ValueError(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
         parsed = _narrow(self.parse(query, now=now), source=source, after=after, before=before)
         if parsed is None:
             return SearchPage(hits=[], total=0, offset=offset)
         async with self._sessions() as session:
-            repo = SearchRepository(session, window=self._rank_window)
+            repo = SearchRepository(
+                session, guild_id=guild_id, all_feeds=all_feeds, window=self._rank_window
+            )
             ranked = await repo.ranked(parsed, limit=limit, offset=offset)
             texts = await repo.stories(ranked.ids)
         hits = []

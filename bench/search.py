@@ -9,6 +9,11 @@ inserts (SQLite executemany, PostgreSQL COPY) into a database migrated to head, 
 in one go (the timed ``index_build_s``), then times 200 mixed queries through SearchService
 (parse + rank + fetch + snippets: what a user waits for) and, for comparison, the same kind of
 query as a LIKE scan straight on the driver. Writes bench/results/search.json.
+
+Every story is linked to its feed in ``story_keys`` (what makes it visible: search only returns
+stories of feeds the asking server may see). Most feeds are shared (catalog/OPML); every tenth
+is a custom feed of one of three servers. Queries are asked as those servers in turn
+(``guild_id=``), as real traffic is, and the LIKE baseline applies the same visibility rule.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import asyncpg
 from bot.core.search.query import ParsedQuery, parse_query
 from bot.core.search.segment import searchable_text
 from bot.core.search.service import SearchService
+from bot.storage.briefs_repo import SHARED
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import upgrade
 from tests.pgserver import PostgresServer, find_pg_bin
@@ -42,6 +48,9 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 RESULTS = Path(__file__).with_name("results") / "search.json"
 FEEDS = 500
 BATCH = 20_000
+# The servers asking; every CUSTOM_EVERY-th feed is a custom feed of one of them (10%).
+GUILDS = (1_000_000_000_000_000_001, 1_000_000_000_000_000_002, 1_000_000_000_000_000_003)
+CUSTOM_EVERY = 10
 
 
 def _words(text: str) -> list[str]:
@@ -124,6 +133,12 @@ COLUMNS = _words(
     "id feed_id canonical_url url title summary content_text author language "
     "published_at first_seen_at updated_at content_hash search_title search_body"
 )
+KEY_COLUMNS = _words("feed_id key story_id first_seen_at")
+
+
+def story_keys(batch: list[Row]) -> list[Row]:
+    """One ``story_keys`` row per story: its own feed, keyed by its canonical URL."""
+    return [(r[1], r[2], r[0], r[10]) for r in batch]
 
 
 def generate(vocab: Vocabulary, stories: int, seed: int) -> Iterator[list[Row]]:
@@ -197,10 +212,16 @@ def make_queries(vocab: Vocabulary, n: int, seed: int) -> list[str]:
 # --- LIKE baseline ---------------------------------------------------------------------------
 
 
-def like_sql(parsed: ParsedQuery, dialect: str) -> tuple[str, list[Any]]:
-    """The same search without an index: every word a substring of title, summary or text."""
-    where: list[str] = []
-    params: list[Any] = []
+def like_sql(parsed: ParsedQuery, dialect: str, guild_id: int) -> tuple[str, list[Any]]:
+    """The same search without an index: every word a substring of title, summary or text,
+    visible to ``guild_id`` by the same rule as the real search."""
+    shared = ", ".join("?" * len(SHARED))
+    where: list[str] = [
+        "EXISTS (SELECT 1 FROM story_keys AS k WHERE k.story_id = stories.id AND k.feed_id IN "
+        f"(SELECT f.id FROM feeds AS f WHERE f.origin IN ({shared}) "
+        "OR f.added_by_guild_id = ?))"
+    ]
+    params: list[Any] = [*SHARED, guild_id]
     for term in parsed.terms:
         needle = f"%{term.text.lower().strip(chr(34))}%"
         where.append("(lower(title) LIKE ? OR lower(summary) LIKE ? OR lower(content_text) LIKE ?)")
@@ -240,42 +261,60 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-async def time_service(url: str, queries: list[str], warmup: list[str]) -> list[float]:
-    """Milliseconds per query, one after another, after a warm-up with other queries."""
+def asker(i: int) -> int:
+    """The server asking the i-th query: the three take turns."""
+    return GUILDS[i % len(GUILDS)]
+
+
+async def time_service(
+    url: str, queries: list[str], warmup: list[str]
+) -> tuple[list[float], list[int]]:
+    """Milliseconds per query, one after another, after a warm-up with other queries, each
+    asked as a server; and how many hits each returned (all zero means a broken setup)."""
     engine = create_engine(url)
     service = SearchService(session_factory(engine), clock=lambda: NOW)
     try:
-        for q in warmup:
-            await service.search(q)
-        times = []
-        for q in queries:
+        for i, q in enumerate(warmup):
+            await service.search(q, guild_id=asker(i))
+        times, hits = [], []
+        for i, q in enumerate(queries):
             t0 = time.perf_counter()
-            await service.search(q)
+            page = await service.search(q, guild_id=asker(i))
             times.append((time.perf_counter() - t0) * 1000)
-        return times
+            hits.append(len(page.hits))
+        return times, hits
     finally:
         await engine.dispose()
 
 
 def feed_rows() -> list[Row]:
-    return [
-        (
-            i,
-            f"feed{i}",
-            f"https://feed{i}.example/rss",
-            f"Feed {i}",
-            "catalog",
-            True,
-            NOW,
-            NOW,
-            0,
-            False,
+    """Shared feeds (catalog, some OPML) and, every CUSTOM_EVERY-th, a server's custom feed."""
+    rows: list[Row] = []
+    for i in range(1, FEEDS + 1):
+        custom = i % CUSTOM_EVERY == 0
+        origin = "custom" if custom else (SHARED[1] if i % 7 == 0 else SHARED[0])  # some OPML
+        guild = GUILDS[(i // CUSTOM_EVERY) % len(GUILDS)] if custom else None
+        rows.append(
+            (
+                i,
+                f"feed{i}",
+                f"https://feed{i}.example/rss",
+                f"Feed {i}",
+                origin,
+                guild,
+                True,
+                NOW,
+                NOW,
+                0,
+                False,
+            )
         )
-        for i in range(1, FEEDS + 1)
-    ]
+    return rows
 
 
-FEED_COLUMNS = _words("id key url title origin active created_at next_check_at error_count gone")
+FEED_COLUMNS = _words(
+    "id key url title origin added_by_guild_id active created_at next_check_at error_count gone"
+)
 
 
 # --- SQLite ----------------------------------------------------------------------------------
@@ -314,6 +353,10 @@ async def bench_sqlite(
         )
     t0 = time.perf_counter()
     insert = f"INSERT INTO stories ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    insert_keys = (
+        f"INSERT INTO story_keys ({', '.join(KEY_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(KEY_COLUMNS))})"
+    )
     for batch in generate(vocab, args.stories, args.seed):
         rows = [
             tuple(
@@ -326,6 +369,7 @@ async def bench_sqlite(
         ]
         with db:
             db.executemany(insert, rows)
+            db.executemany(insert_keys, story_keys(rows))
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     with db:
@@ -339,15 +383,15 @@ async def bench_sqlite(
     ).fetchone()[0]
     size_mb = path.stat().st_size / 2**20
 
-    times = await time_service(url, queries, warmup)
+    times, hits = await time_service(url, queries, warmup)
     like_times = []
-    for q in queries[: args.like_queries]:
-        sql, params = like_sql(parse_query(q, now=NOW), "sqlite")
+    for i, q in enumerate(queries[: args.like_queries]):
+        sql, params = like_sql(parse_query(q, now=NOW), "sqlite", asker(i))
         t0 = time.perf_counter()
         db.execute(sql, params).fetchall()
         like_times.append((time.perf_counter() - t0) * 1000)
     db.close()
-    return summarize(queries, times, like_times, load_s, build_s, size_mb, fts_bytes / 2**20)
+    return summarize(queries, times, hits, like_times, load_s, build_s, size_mb, fts_bytes / 2**20)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -382,25 +426,30 @@ async def bench_postgres(
         t0 = time.perf_counter()
         for batch in generate(vocab, args.stories, args.seed):
             await conn.copy_records_to_table("stories", records=batch, columns=COLUMNS)
+            await conn.copy_records_to_table(
+                "story_keys", records=story_keys(batch), columns=KEY_COLUMNS
+            )
         load_s = time.perf_counter() - t0  # includes computing the generated tsvectors
         t0 = time.perf_counter()
         await conn.execute(index_sql)
         build_s = time.perf_counter() - t0
         await conn.execute("VACUUM ANALYZE stories")
+        await conn.execute("VACUUM ANALYZE story_keys")
+        await conn.execute("VACUUM ANALYZE feeds")
         size_mb = await conn.fetchval("SELECT pg_database_size('bench')") / 2**20
         index_mb = (
             await conn.fetchval("SELECT pg_relation_size('ix_stories_search_vector')") / 2**20
         )
 
-        times = await time_service(url, queries, warmup)
+        times, hits = await time_service(url, queries, warmup)
         like_times = []
-        for q in queries[: args.like_queries]:
-            sql, params = like_sql(parse_query(q, now=NOW), "postgresql")
+        for i, q in enumerate(queries[: args.like_queries]):
+            sql, params = like_sql(parse_query(q, now=NOW), "postgresql", asker(i))
             t0 = time.perf_counter()
             await conn.fetch(sql, *params)
             like_times.append((time.perf_counter() - t0) * 1000)
         await conn.close()
-        return summarize(queries, times, like_times, load_s, build_s, size_mb, index_mb)
+        return summarize(queries, times, hits, like_times, load_s, build_s, size_mb, index_mb)
     finally:
         server.stop()
 
@@ -443,6 +492,7 @@ def restart_postgres(server: PostgresServer, bindir: Path) -> None:
 def summarize(
     queries: list[str],
     times: list[float],
+    hits: list[int],
     like_times: list[float],
     load_s: float,
     build_s: float,
@@ -451,7 +501,12 @@ def summarize(
 ) -> dict[str, Any]:
     p95 = percentile(times, 95)
     like_p95 = percentile(like_times, 95)
+    if not any(hits):
+        # Every search came back empty: the stories are not visible (no story_keys?), and
+        # the timings would measure nothing.
+        raise SystemExit("no query found anything: the benchmark data is not searchable")
     return {
+        "queries_with_hits": sum(1 for n in hits if n),
         "p50_ms": round(statistics.median(times), 2),
         "p95_ms": round(p95, 2),
         "p99_ms": round(percentile(times, 99), 2),
@@ -488,6 +543,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "queries": len(queries),
         "measured": "SearchService.search end to end (limit 5, with snippets); LIKE on the driver",
         "cpus": os.cpu_count(),
+        "audience": (
+            f"guild_id= one of {len(GUILDS)} servers in turn; "
+            f"{FEEDS // CUSTOM_EVERY} of {FEEDS} feeds are custom (split among them)"
+        ),
     }
     workdir = Path(tempfile.mkdtemp(prefix="techbrief-bench-", dir=args.workdir))
     if "sqlite" in args.backends:

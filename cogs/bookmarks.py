@@ -67,9 +67,16 @@ def story_id_of(value: str) -> int:
 
 
 async def save_story(interaction: discord.Interaction[Any], story_id: int) -> None:
-    """Bookmark one story for whoever interacted, and say what happened (ephemerally)."""
+    """Bookmark one story for whoever interacted, and say what happened (ephemerally).
+
+    Only a story visible where the interaction happened (this server's feeds and the shared
+    ones; in a DM the shared ones): the service checks, whichever path got here."""
     await defer(interaction)
-    result = await services_of(interaction).bookmark_service().add(interaction.user.id, story_id)
+    result = await (
+        services_of(interaction)
+        .bookmark_service()
+        .add(interaction.user.id, story_id, guild_id=interaction.guild_id)
+    )
     await reply(interaction, rp.saved_text(result))
 
 
@@ -146,7 +153,11 @@ class StoryPicker(OwnerView):
         failed: list[str] = []
         for value in self.select.values:
             try:
-                saved.append(await service.add(interaction.user.id, int(value)))
+                saved.append(
+                    await service.add(
+                        interaction.user.id, int(value), guild_id=interaction.guild_id
+                    )
+                )
             except TechbriefError as exc:
                 if str(exc) not in failed:  # e.g. the cap message once, not per story
                     failed.append(str(exc))
@@ -188,14 +199,18 @@ def _story_queries(current: str) -> list[str]:
     return queries
 
 
-async def story_suggestions(services: Services, current: str) -> list[app_commands.Choice[str]]:
+async def story_suggestions(
+    services: Services, current: str, *, guild_id: int | None
+) -> list[app_commands.Choice[str]]:
+    """Stories to offer while the reader types: only those this server may see (its own
+    custom feeds and the shared ones; a DM, the shared ones only)."""
     search = search_service_of(services)
     if search is None:
         return []  # no search service wired: the reader can still paste a story id
     now = services.clock()
     for query in _story_queries(current):
         try:
-            page = await search.search(query, limit=CHOICES, now=now)
+            page = await search.search(query, limit=CHOICES, now=now, guild_id=guild_id)
         except QueryError:
             continue
         if page.hits:
@@ -284,7 +299,8 @@ class Bookmarks(commands.Cog):
         self, interaction: discord.Interaction[TechbriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return await guarded_autocomplete(
-            "story", lambda: story_suggestions(self.bot.services, current)
+            "story",
+            lambda: story_suggestions(self.bot.services, current, guild_id=interaction.guild_id),
         )
 
     @bookmark.command(name="note", description="Write a private note on a bookmark")

@@ -5,6 +5,12 @@ takes the acting user's id and the repository filters on it in SQL, so "not your
 not exist" are the same answer (``NotFoundError``: not in your bookmarks) and a user cannot
 learn anything about another's bookmarks by probing story ids.
 
+Saving is limited to stories the place asking may see (``add``'s ``guild_id``: that server's
+custom feeds and the shared ones; a DM, the shared ones only), by the same rule as search. A
+story only another server's custom feed carries is "no such story", worded exactly like a
+missing one, so probing ids learns nothing about other servers' feeds. Bookmarks already saved
+stay listable: they are the user's own.
+
 Messages of ``UserInputError``/``NotFoundError`` are shown to the person verbatim, so they say
 what was wrong and what to do.
 """
@@ -211,11 +217,20 @@ class BookmarkService:
     def per_user_cap(self) -> int:
         return self._cap
 
-    async def add(self, user_id: int, story_id: int) -> AddResult:
+    async def add(self, user_id: int, story_id: int, *, guild_id: int | None) -> AddResult:
+        """Save ``story_id`` for ``user_id``, asked from server ``guild_id`` (None: a DM).
+
+        Raises ``NotFoundError`` ("There is no story N") when the story does not exist or is
+        not visible there, i.e. only another server's custom feeds carry it: one answer for
+        both, so that existence does not leak. Every path (command, button, message menu)
+        passes the place it was used in; no path is trusted to have checked already.
+        """
         if not _valid_id(story_id):
             raise _no_story(story_id)
         try:
             async with self._sessions() as session, session.begin():
+                if not await repo.story_visible(session, story_id, guild_id=guild_id):
+                    raise _no_story(story_id)
                 await repo.lock_user(session, user_id)
                 created = await repo.insert_bookmark(
                     session, user_id=user_id, story_id=story_id, now=self._clock()

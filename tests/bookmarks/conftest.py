@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.bookmarks import BookmarkService
-from bot.storage.models import Feed, Story
+from bot.storage.models import Feed, Story, StoryKey
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 ALICE = 111_111_111_111_111_111
 BOB = 222_222_222_222_222_222
+# The server the bookmarks are saved from, and another one with its own custom feeds.
+GUILD = 333_333_333_333_333_333
+OTHER_GUILD = 444_444_444_444_444_444
 
 
 class FakeClock:
@@ -33,13 +36,22 @@ class World:
     sessions: async_sessionmaker[AsyncSession]
     feed_id: int = 0
 
-    async def feed(self, key: str = "netflix", title: str = "Netflix TechBlog") -> int:
+    async def feed(
+        self,
+        key: str = "netflix",
+        title: str = "Netflix TechBlog",
+        *,
+        origin: str = "catalog",
+        guild_id: int | None = None,
+    ) -> int:
+        """A feed; ``origin="custom"`` with ``guild_id`` is one server's own (/feed add)."""
         async with self.sessions() as s, s.begin():
             feed = Feed(
                 key=key,
                 url=f"https://example.com/{key}.xml",
                 title=title,
-                origin="catalog",
+                origin=origin,
+                added_by_guild_id=guild_id,
                 created_at=T0,
                 next_check_at=T0,
             )
@@ -55,7 +67,10 @@ class World:
         feed_id: int | None = None,
         published: datetime = T0,
         first_seen: datetime = T0,
+        also_feeds: tuple[int, ...] = (),
     ) -> int:
+        """A story stored by ``feed_id`` and linked (``story_keys``) to it and ``also_feeds``:
+        the links decide which servers may see it."""
         if feed_id is None:
             if not self.feed_id:
                 self.feed_id = await self.feed()
@@ -75,6 +90,11 @@ class World:
             )
             s.add(story)
             await s.flush()
+            key = url or f"urn:story:{story.id}"
+            for linked in dict.fromkeys((feed_id, *also_feeds)):
+                s.add(
+                    StoryKey(feed_id=linked, key=key, story_id=story.id, first_seen_at=first_seen)
+                )
             return story.id
 
     async def stories(self, n: int, prefix: str = "Story") -> list[int]:

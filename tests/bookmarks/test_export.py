@@ -20,7 +20,7 @@ from bot.core.export import (
     to_markdown,
     to_netscape_html,
 )
-from tests.bookmarks.conftest import ALICE, World
+from tests.bookmarks.conftest import ALICE, GUILD, World
 
 EXPORTED = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 PUBLISHED = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
@@ -281,8 +281,8 @@ def test_json_keeps_non_latin_text_readable() -> None:
 async def test_service_exports_all_three_formats(service: BookmarkService, world: World) -> None:
     first = await world.story("First <saved>", url="https://example.com/1")
     second = await world.story(HOSTILE_TITLE, url=QUOTED_URL)
-    await service.add(ALICE, first)
-    await service.add(ALICE, second)
+    await service.add(ALICE, first, guild_id=GUILD)
+    await service.add(ALICE, second, guild_id=GUILD)
     await service.set_tags(ALICE, second, "security, xss")
     await service.set_note(ALICE, second, "hostile on purpose")
 

@@ -8,12 +8,12 @@ import pytest
 
 from bot.core.bookmarks import BookmarkService
 from bot.core.errors import NotFoundError
-from tests.bookmarks.conftest import ALICE, BOB, World
+from tests.bookmarks.conftest import ALICE, BOB, GUILD, World
 
 
 async def test_bob_cannot_touch_alices_bookmark(service: BookmarkService, world: World) -> None:
     sid = await world.story("Alice's secret reading", url="https://a.example/secret")
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
     await service.set_note(ALICE, sid, "alice private note")
     await service.set_tags(ALICE, sid, "private")
     before = await service.get(ALICE, sid)
@@ -48,8 +48,8 @@ async def test_same_story_bookmarked_by_two_users_is_two_bookmarks(
     service: BookmarkService, world: World
 ) -> None:
     sid = await world.story("Shared story")
-    assert (await service.add(ALICE, sid)).created
-    bob = await service.add(BOB, sid)
+    assert (await service.add(ALICE, sid, guild_id=GUILD)).created
+    bob = await service.add(BOB, sid, guild_id=GUILD)
     assert bob.created and bob.count == 1  # Alice's bookmark is not counted for Bob
     await service.set_note(BOB, sid, "bob note")
     await service.set_tags(BOB, sid, "bobtag")

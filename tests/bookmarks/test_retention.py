@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.core.bookmarks import BookmarkService
 from bot.storage import bookmarks_repo
 from bot.storage.models import Story
-from tests.bookmarks.conftest import ALICE, BOB, T0, World
+from tests.bookmarks.conftest import ALICE, BOB, GUILD, T0, World
 
 OLD = T0 - timedelta(days=400)
 CUTOFF = T0 - timedelta(days=365)
@@ -24,8 +24,8 @@ async def test_prunable_ids_skip_bookmarked_and_recent_stories(
     old_free = await world.story("old, nobody cares", first_seen=OLD)
     old_removed = await world.story("old, bookmark removed", first_seen=OLD)
     recent = await world.story("recent", first_seen=T0)
-    await service.add(BOB, old_kept)
-    await service.add(ALICE, old_removed)
+    await service.add(BOB, old_kept, guild_id=GUILD)
+    await service.add(ALICE, old_removed, guild_id=GUILD)
     await service.remove(ALICE, old_removed)
 
     async with world.sessions() as s:
@@ -49,7 +49,7 @@ async def test_raw_delete_of_a_bookmarked_story_fails(
 ) -> None:
     sid = await world.story("protected", first_seen=OLD)
     other = await world.story("not bookmarked", first_seen=OLD)
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
     # A naive retention batch ("delete everything older than a year") is refused as a whole.
     async with world.sessions() as s:
         with pytest.raises(IntegrityError):

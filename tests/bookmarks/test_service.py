@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.bookmarks import MAX_NOTE_CHARS, BookmarkService
 from bot.core.errors import NotFoundError, UserInputError
 from bot.storage.models import Bookmark, BookmarkTag, Feed
-from tests.bookmarks.conftest import ALICE, FakeClock, World
+from tests.bookmarks.conftest import ALICE, GUILD, FakeClock, World
 
 
 async def _count(sessions: async_sessionmaker[AsyncSession], user_id: int) -> int:
@@ -27,7 +27,7 @@ async def test_add_then_add_again_says_already_saved(
     service: BookmarkService, world: World
 ) -> None:
     sid = await world.story("Data Projects at Netflix Scale", url="https://n.example/p/1")
-    first = await service.add(ALICE, sid)
+    first = await service.add(ALICE, sid, guild_id=GUILD)
     assert first.created is True
     assert first.count == 1 and first.cap == 5000
     assert first.bookmark.story_id == sid
@@ -36,7 +36,7 @@ async def test_add_then_add_again_says_already_saved(
     assert first.bookmark.source == "Netflix TechBlog"
     assert first.bookmark.source_key == "netflix"
 
-    again = await service.add(ALICE, sid)
+    again = await service.add(ALICE, sid, guild_id=GUILD)
     assert again.created is False
     assert again.count == 1
     assert again.bookmark.bookmarked_at == first.bookmark.bookmarked_at  # not re-stamped
@@ -46,7 +46,7 @@ async def test_add_then_add_again_says_already_saved(
 async def test_add_missing_story_is_not_found(service: BookmarkService, world: World) -> None:
     await world.story("exists")
     with pytest.raises(NotFoundError, match=r"no story 987654"):
-        await service.add(ALICE, 987654)
+        await service.add(ALICE, 987654, guild_id=GUILD)
     assert await _count(world.sessions, ALICE) == 0
 
 
@@ -56,17 +56,17 @@ async def test_cap_is_enforced_and_explains_how_to_make_room(
     service = BookmarkService(sessions, per_user_cap=3, clock=clock)
     ids = await world.stories(5)
     for sid in ids[:3]:
-        assert (await service.add(ALICE, sid)).created
+        assert (await service.add(ALICE, sid, guild_id=GUILD)).created
     with pytest.raises(UserInputError, match=r"limit of 3 bookmarks.*Remove") as err:
-        await service.add(ALICE, ids[3])
+        await service.add(ALICE, ids[3], guild_id=GUILD)
     assert "export" in str(err.value)
     assert await _count(sessions, ALICE) == 3  # the refused insert was rolled back
 
     # Re-adding one already saved at the cap is not an error: nothing new is stored.
-    assert (await service.add(ALICE, ids[0])).created is False
+    assert (await service.add(ALICE, ids[0], guild_id=GUILD)).created is False
     # Removing one makes room.
     await service.remove(ALICE, ids[0])
-    assert (await service.add(ALICE, ids[3])).count == 3
+    assert (await service.add(ALICE, ids[3], guild_id=GUILD)).count == 3
 
 
 async def test_concurrent_adds_never_exceed_the_cap(
@@ -75,7 +75,7 @@ async def test_concurrent_adds_never_exceed_the_cap(
     service = BookmarkService(sessions, per_user_cap=3, clock=clock)
     ids = await world.stories(8)
     results = await asyncio.gather(
-        *(service.add(ALICE, sid) for sid in ids), return_exceptions=True
+        *(service.add(ALICE, sid, guild_id=GUILD) for sid in ids), return_exceptions=True
     )
     created = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, UserInputError)]
@@ -85,7 +85,7 @@ async def test_concurrent_adds_never_exceed_the_cap(
 
 async def test_double_click_saves_once(service: BookmarkService, world: World) -> None:
     sid = await world.story("Clicked twice")
-    results = await asyncio.gather(*(service.add(ALICE, sid) for _ in range(4)))
+    results = await asyncio.gather(*(service.add(ALICE, sid, guild_id=GUILD) for _ in range(4)))
     assert sorted(r.created for r in results) == [False, False, False, True]
     assert await _count(world.sessions, ALICE) == 1
 
@@ -98,7 +98,7 @@ async def test_list_is_newest_first_with_totals_and_paging(
 ) -> None:
     ids = await world.stories(5)
     for sid in ids:
-        await service.add(ALICE, sid)
+        await service.add(ALICE, sid, guild_id=GUILD)
     newest_first = list(reversed(ids))
 
     first = await service.list(ALICE, limit=2)
@@ -129,7 +129,7 @@ async def test_list_rejects_bad_paging(service: BookmarkService) -> None:
 async def test_list_filters_by_tag(service: BookmarkService, world: World) -> None:
     a, b, c = await world.stories(3)
     for sid in (a, b, c):
-        await service.add(ALICE, sid)
+        await service.add(ALICE, sid, guild_id=GUILD)
     await service.set_tags(ALICE, a, "k8s, cost")
     await service.set_tags(ALICE, b, "K8s")
     await service.set_tags(ALICE, c, "python")
@@ -150,7 +150,7 @@ async def test_list_query_matches_title_and_note_case_insensitively(
     korean = await world.story("쿠버네티스 비용 최적화 사례")
     japanese = await world.story("大規模データ基盤の設計")
     for sid in (k8s, forests, pct, korean, japanese):
-        await service.add(ALICE, sid)
+        await service.add(ALICE, sid, guild_id=GUILD)
     await service.set_note(ALICE, forests, "Read for the KUBERNETES capacity section")
 
     found = await service.list(ALICE, query="kubernetes")
@@ -179,7 +179,7 @@ async def test_list_query_too_long(service: BookmarkService) -> None:
 
 async def test_note_set_clear_and_length_cap(service: BookmarkService, world: World) -> None:
     sid = await world.story("Noted")
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
 
     saved = await service.set_note(ALICE, sid, "  Compare with our\r\nrollout plan \x00 ")
     assert saved.note == "Compare with our\nrollout plan"
@@ -201,7 +201,7 @@ async def test_note_set_clear_and_length_cap(service: BookmarkService, world: Wo
 
 async def test_tags_replace_and_clear(service: BookmarkService, world: World) -> None:
     sid = await world.story("Tagged")
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
     saved = await service.set_tags(ALICE, sid, "Kubernetes, cost  #SRE kubernetes")
     assert saved.tags == ("cost", "kubernetes", "sre")
     saved = await service.set_tags(ALICE, sid, ["python", "c++"])
@@ -215,7 +215,7 @@ async def test_tags_replace_and_clear(service: BookmarkService, world: World) ->
 
 async def test_invalid_tags_change_nothing(service: BookmarkService, world: World) -> None:
     sid = await world.story("Tagged")
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
     await service.set_tags(ALICE, sid, "keep")
     with pytest.raises(UserInputError, match="at most 10 tags; you gave 11"):
         await service.set_tags(ALICE, sid, " ".join(f"t{i}" for i in range(11)))
@@ -226,8 +226,8 @@ async def test_invalid_tags_change_nothing(service: BookmarkService, world: Worl
 
 async def test_tag_counts_most_used_first(service: BookmarkService, world: World) -> None:
     a, b = await world.stories(2)
-    await service.add(ALICE, a)
-    await service.add(ALICE, b)
+    await service.add(ALICE, a, guild_id=GUILD)
+    await service.add(ALICE, b, guild_id=GUILD)
     await service.set_tags(ALICE, a, "ml infra")
     await service.set_tags(ALICE, b, "infra")
     assert await service.tags(ALICE) == [("infra", 2), ("ml", 1)]
@@ -250,7 +250,7 @@ async def test_operations_on_a_story_not_bookmarked(service: BookmarkService, wo
 
 async def test_remove_returns_what_was_removed(service: BookmarkService, world: World) -> None:
     sid = await world.story("Gone soon")
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
     await service.set_tags(ALICE, sid, "a b")
     removed = await service.remove(ALICE, sid)
     assert removed.title == "Gone soon" and removed.tags == ("a", "b")
@@ -266,7 +266,7 @@ async def test_bookmark_readable_after_its_feed_stops_listing_it(
     service: BookmarkService, world: World
 ) -> None:
     sid = await world.story("Old post", url=None)
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
     # The feed dropped the item long ago, then the feed itself went away (410, deactivated):
     # the bookmark does not depend on either.
     async with world.sessions() as s, s.begin():
@@ -281,7 +281,7 @@ async def test_impossible_story_ids_are_plain_not_found(
     service: BookmarkService, world: World, bad: int
 ) -> None:
     with pytest.raises(NotFoundError, match="no story"):
-        await service.add(ALICE, bad)
+        await service.add(ALICE, bad, guild_id=GUILD)
     with pytest.raises(NotFoundError, match="not in your bookmarks"):
         await service.get(ALICE, bad)
     with pytest.raises(NotFoundError, match="not in your bookmarks"):
@@ -294,7 +294,7 @@ async def test_query_case_folding_of_non_ascii_letters(
     service: BookmarkService, world: World, backend: str
 ) -> None:
     sid = await world.story("Über die Größe von Indizes")
-    await service.add(ALICE, sid)
+    await service.add(ALICE, sid, guild_id=GUILD)
     # Typed as in the title, or differing only in ASCII letters: found on both backends.
     for query in ("Über", "ÜBER", "größe", "INDIZES"):
         assert (await service.list(ALICE, query=query)).total == 1, query

@@ -215,7 +215,9 @@ async def test_bookmarks_list_pages_newest_first(
     netflix = await feed_id(services, "netflix")
     for n in range(7):
         story = await add_story(services.sessions, netflix, f"Story number {n}")
-        await services.bookmark_service().add(fake_discord.tester.id, story)
+        await services.bookmark_service().add(
+            fake_discord.tester.id, story, guild_id=fake_discord.guild.id
+        )
         clock.advance(minutes=1)
     record = await fake_discord.interact_command("bookmarks", {})
     assert_ephemeral(record)
@@ -242,7 +244,9 @@ async def test_exports_are_ephemeral_files(bot: Bot, fake_discord: FakeDiscord) 
         "Exported <b>story</b> & more",
         url="https://netflix.example/post?a=1&b=2",
     )
-    await services.bookmark_service().add(fake_discord.tester.id, story)
+    await services.bookmark_service().add(
+        fake_discord.tester.id, story, guild_id=fake_discord.guild.id
+    )
     await services.bookmark_service().set_tags(fake_discord.tester.id, story, "data")
 
     rec = await fake_discord.interact_command("bookmark export", {"format": "markdown"})

@@ -49,9 +49,16 @@ def _cut(text: str, limit: int) -> str:
     return head.rstrip(" ,;:.-") + "…"
 
 
+# NUL (PostgreSQL text cannot hold it) and lone surrogates (JSON Feed ids may carry them; no
+# database encodes them): a key with either could never be stored, failing on every poll.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _key_value(value: str) -> str:
     # Some feeds put whole URLs with long query strings, or worse, into <guid>.
-    return value if len(value) <= MAX_KEY_CHARS else "sha256:" + _sha256(value)
+    if len(value) <= MAX_KEY_CHARS and not _UNSTORABLE.search(value):
+        return value
+    return "sha256:" + _sha256(value)
 
 
 def unusable_key_kinds(entries: tuple[ParsedEntry, ...], base: str | None) -> frozenset[str]:
@@ -70,6 +77,12 @@ def _link_key(url: str) -> str:
     return canonical_url(url, keep_fragment=True) or url
 
 
+def _hash_key(title: str, date: datetime | None) -> str:
+    # The feed's own date, never fetched_at: the key must be the same on every fetch.
+    stamp = _aware_utc(date).isoformat() if date else ""
+    return _sha256(title, stamp)
+
+
 def story_key(
     entry: ParsedEntry, url: str | None, title: str, unusable: frozenset[str]
 ) -> tuple[str, str]:
@@ -79,10 +92,48 @@ def story_key(
     link = url or entry.link
     if link and "link" not in unusable:
         return _key_value(_link_key(link)), "link"
-    # The feed's own date, never fetched_at: the key must be the same on every fetch.
+    return _hash_key(title, entry.published or entry.updated), "hash"
+
+
+KEY_KINDS = ("guid", "link", "hash")
+_CANDIDATE = "key:"  # NormalizedStory.extra["key:guid"|"key:link"|"key:hash"]
+
+
+def _candidate_keys(entry: ParsedEntry, url: str | None, title: str) -> dict[str, str]:
+    """The key each kind would give this entry, whatever this document made unusable.
+
+    Which kinds are usable is decided per document, so the same item can get a guid key in
+    one fetch and a link key in the next; storage looks all of them up (invariant 1). An
+    undated hash key is only the title, too weak to identify an item on its own ("Weekly
+    notes"), so it is offered only when it is the story's own key.
+    """
+    found: dict[str, str] = {}
+    if entry.guid:
+        found[_CANDIDATE + "guid"] = _key_value(entry.guid)
+    link = url or entry.link
+    if link:
+        found[_CANDIDATE + "link"] = _key_value(_link_key(link))
     date = entry.published or entry.updated
-    stamp = _aware_utc(date).isoformat() if date else ""
-    return _sha256(title, stamp), "hash"
+    if date:
+        found[_CANDIDATE + "hash"] = _hash_key(title, date)
+    return found
+
+
+_CANDIDATE_FIELDS = tuple(_CANDIDATE + kind for kind in KEY_KINDS)
+
+
+def candidate_keys(story: NormalizedStory) -> tuple[str, ...]:
+    """``story.key`` first, then the keys other documents of its feed may have given it
+    (each once). Called per item on every store: kept cheap."""
+    extra = story.extra
+    if not extra:
+        return (story.key,)
+    keys = [story.key]
+    for name in _CANDIDATE_FIELDS:
+        other = extra.get(name)
+        if other and other not in keys:
+            keys.append(other)
+    return tuple(keys)
 
 
 _BLOGGER_THUMB = re.compile(r"(/s\d+-c/|=s\d+-c$)")
@@ -162,6 +213,7 @@ def normalize_entry(
         published_at=published,
         content_hash=_sha256(title, summary, content_text, canonical or url or "", image or ""),
         language=language,
+        extra=_candidate_keys(entry, url, title),
     )
 
 
@@ -174,14 +226,17 @@ def normalize_feed(
     unusable = unusable_key_kinds(feed.entries, base)
     language = clean_text(feed.language, single_line=True) or None
     stories: list[NormalizedStory] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for entry in feed.entries:
         story = normalize_entry(
             entry, base=base, fetched_at=fetched_at, unusable=unusable, language=language
         )
-        # Identical hash keys (same title, no date) would collide in storage; keep the first.
-        if (story.key_kind, story.key) in seen:
+        # story_keys is unique per (feed, key) whatever the kind: a guid may equal another
+        # item's link key, and identical hash keys (same title, no date) collide too. Keep
+        # the first: a key names one story, and a second item under it would be stored by
+        # nobody or would fail the whole document.
+        if story.key in seen:
             continue
-        seen.add((story.key_kind, story.key))
+        seen.add(story.key)
         stories.append(story)
     return tuple(stories)

@@ -2,31 +2,41 @@
 
 Per fetched document, in one transaction and with two lookups:
 
-1. the document's keys in ``story_keys`` for this feed (joined to the story's content hash):
-   a known key is unchanged, or updated in place when its hash changed (never a new row, so
-   never re-announced: watermarks are ids); a tombstone (story_id NULL) is left alone forever;
-2. the canonical URLs of the unknown keys in ``stories``: a hit is the same story reached
-   through another feed (or a re-keyed item), linked with one more ``story_keys`` row;
+1. every candidate key of the document's items in ``story_keys`` for this feed, joined to the
+   story's content hash. An item's own key comes first, then the guid, link and hash keys that
+   another document of the feed may have given it (which kinds are usable is decided per
+   document, so keys can flip between fetches); a candidate two items of this document share
+   identifies neither and is not used. A known item is unchanged, or updated in place when its
+   hash changed (never a new row, so never re-announced: watermarks are ids); a tombstone
+   (story_id NULL) is left alone forever. An item known only by another of its keys gets its
+   own key as one more row for the same story, or tombstone;
+2. the canonical URLs of the unknown items, and the new canonical URLs of updated stories, in
+   ``stories``: a hit is the same story reached through another feed (or a re-keyed item),
+   linked with one more ``story_keys`` row; an update whose new canonical URL belongs to
+   another story keeps its old one;
 3. everything else is inserted, oldest first, so ids (the brief watermark) follow the feed.
 
 Two workers may store the same article from two feeds at once; the loser hits the unique
-canonical URL (or key) and the whole document is retried once, when step 2 finds the winner.
+canonical URL (or key) and the document is planned again, when step 2 finds the winner. If the
+database still refuses a row, every item is written under its own savepoint: an item it refuses
+is logged and skipped (and tried again on the next poll), and one odd item never stops a feed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import delete, exists, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, exists, insert, select, text, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.models import NormalizedStory
-from bot.core.normalize import SearchText, search_text_for
+from bot.core.normalize import SearchText, candidate_keys, search_text_for
 from bot.storage.bookmarks_repo import prunable_story_ids
 from bot.storage.locks import story_writes_shared
 from bot.storage.models import Bookmark, Story, StoryKey, StoryTag
@@ -38,6 +48,29 @@ _URL_MAX = 2048
 _T = TypeVar("_T")
 
 
+def _refused(exc: BaseException) -> bool:
+    """The database refusing one row's data (a unique key, a value it cannot hold): that item
+    is skipped. Anything else (locked, disconnected, a bug) fails the document, polled again.
+
+    asyncpg's data errors arrive as plain DBAPIError, so PostgreSQL's SQLSTATE class decides
+    (22 data exception, 23 integrity constraint); sqlite3 raises a bare UnicodeEncodeError for
+    a lone surrogate, which no column can hold.
+    """
+    if isinstance(exc, (IntegrityError, DataError, UnicodeError)):
+        return True
+    if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(state, str) and state[:2] in ("22", "23")
+    return False
+
+
+def _why(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc)[:300]
+
+
+NEW, UPDATED, UNCHANGED, LINKED = "new", "updated", "unchanged", "linked"
+
+
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     new: int = 0
@@ -47,13 +80,30 @@ class StoreResult:
     new_ids: tuple[int, ...] = ()
 
 
+@dataclass(slots=True)
+class _Item:
+    """What storing one item of the document writes."""
+
+    index: int  # position in the document (and in the search texts)
+    story: NormalizedStory
+    outcome: str  # NEW | UPDATED | UNCHANGED | LINKED
+    target: int | None = None  # the existing story it is (None: inserted here, or a tombstone)
+    joins: int | None = None  # or: the index of the item of this document that inserts it
+    add_key: bool = False  # a story_keys row for story.key (NEW items always get one)
+    canonical: str | None = None  # UPDATED: the canonical URL to write
+
+
 @dataclass
 class _Plan:
-    inserts: list[tuple[int, NormalizedStory]] = field(default_factory=list)
-    links: list[tuple[str, int]] = field(default_factory=list)  # (key, existing story id)
-    updates: list[tuple[int, int, NormalizedStory]] = field(default_factory=list)
-    unchanged: int = 0
-    linked: int = 0
+    items: list[_Item] = field(default_factory=list)  # the items that write something
+    unchanged: int = 0  # known items with nothing to write
+
+
+class _Known(NamedTuple):  # a NamedTuple: one per known key on every store, cheap to build
+    story_id: int | None  # None: a tombstone
+    digest: str | None
+    owner: int | None
+    canonical: str | None
 
 
 def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
@@ -92,6 +142,39 @@ def _columns(story: NormalizedStory, search: SearchText, now: datetime) -> dict[
     }
 
 
+def _oldest_first(items: list[_Item]) -> list[_Item]:
+    # Oldest first, so ids follow publication within one document; documents list newest
+    # first, so among equal dates the later position is the older item.
+    return sorted(items, key=lambda it: (it.story.published_at, -it.index))
+
+
+def _key_target(item: _Item, id_of: dict[int, int]) -> int | None:
+    if item.outcome == NEW:
+        return id_of[item.index]
+    if item.joins is not None:
+        return id_of[item.joins]
+    return item.target
+
+
+def _result(plan: _Plan, written: list[_Item], new_ids: list[int]) -> StoreResult:
+    outcomes = Counter(it.outcome for it in written)
+    return StoreResult(
+        new=len(new_ids),
+        updated=outcomes[UPDATED],
+        unchanged=plan.unchanged + outcomes[UNCHANGED],
+        linked=outcomes[LINKED],
+        new_ids=tuple(new_ids),
+    )
+
+
+async def _open_for_savepoints(s: AsyncSession) -> None:
+    """pysqlite begins its transaction lazily, at the first write. A SAVEPOINT before that
+    opens a transaction of its own, which RELEASE then commits: atomicity gone. A no-op write
+    makes it begin the real one first. PostgreSQL needs nothing."""
+    if s.get_bind().dialect.name == "sqlite":
+        await s.execute(text("DELETE FROM story_keys WHERE 0"))
+
+
 class StoriesRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -119,74 +202,113 @@ class StoriesRepository:
                 async with self.sessions.begin() as s:
                     # Before any id is drawn: the brief planner waits for us (see locks.py).
                     await story_writes_shared(s)
-                    return await self._store(s, feed_id, stories, texts, now, backfill)
-            except IntegrityError:
-                if attempt == 2:
+                    plan = await self._plan(s, feed_id, stories)
+                    if attempt == 1:
+                        return await self._write(s, feed_id, plan, texts, now, backfill)
+                    # Planned again, so a race with another worker is resolved by now: the
+                    # batch again, then, if the database still refuses it, item by item.
+                    await _open_for_savepoints(s)
+                    try:
+                        async with s.begin_nested():
+                            return await self._write(s, feed_id, plan, texts, now, backfill)
+                    except Exception as exc:
+                        if not _refused(exc):
+                            raise
+                        log.warning(
+                            "story batch refused; storing item by item",
+                            extra={"feed": feed_id, "error": _why(exc)},
+                        )
+                    return await self._write_each(s, feed_id, plan, texts, now, backfill)
+            except Exception as exc:
+                if attempt == 2 or not _refused(exc):
                     raise
-                log.info("story store raced another worker; retrying", extra={"feed": feed_id})
+                log.info(
+                    "story store refused (raced another worker?); planning again",
+                    extra={"feed": feed_id, "error": _why(exc)},
+                )
         raise AssertionError("unreachable")
 
-    async def _store(
-        self,
-        s: AsyncSession,
-        feed_id: int,
-        stories: Sequence[NormalizedStory],
-        texts: list[SearchText],
-        now: datetime,
-        backfill: bool,
-    ) -> StoreResult:
-        plan = await self._plan(s, feed_id, stories)
-        new_ids = await self._insert(s, feed_id, plan, texts, now, backfill)
-        if plan.links:
-            await s.execute(
-                insert(StoryKey),
-                [
-                    {"feed_id": feed_id, "key": key, "story_id": sid, "first_seen_at": now}
-                    for key, sid in plan.links
-                ],
-            )
-        if plan.updates:
-            await self._update(s, plan.updates, texts, now)
-        return StoreResult(
-            new=len(new_ids),
-            updated=len(plan.updates),
-            unchanged=plan.unchanged,
-            linked=plan.linked,
-            new_ids=tuple(new_ids),
-        )
+    # -- planning -----------------------------------------------------------------------------
 
     async def _plan(
         self, s: AsyncSession, feed_id: int, stories: Sequence[NormalizedStory]
     ) -> _Plan:
         plan = _Plan()
-        known: dict[str, tuple[int | None, str | None, int | None]] = {}
-        keys = [st.key for st in stories]
-        for part in _chunks(keys):
-            rows = await s.execute(
-                select(StoryKey.key, StoryKey.story_id, Story.content_hash, Story.feed_id)
+        candidates = [candidate_keys(st) for st in stories]
+        # A candidate two items share identifies neither (a guid repeated in the document).
+        # candidate_keys lists each key of one item once.
+        shared = Counter(key for keys in candidates for key in keys)
+        wanted: list[tuple[int, NormalizedStory, tuple[str, ...]]] = []
+        taken: set[str] = set()
+        for index, (story, keys) in enumerate(zip(stories, candidates, strict=True)):
+            if story.key in taken:
+                # story_keys holds one row per (feed, key): the first item keeps the key.
+                log.info(
+                    "story key repeated in one document; keeping the first",
+                    extra={"feed": feed_id, "key": story.key[:200]},
+                )
+                plan.unchanged += 1
+                continue
+            taken.add(story.key)
+            if len(keys) > 1:
+                keys = (keys[0], *[k for k in keys[1:] if shared[k] == 1])
+            wanted.append((index, story, keys))
+
+        known: dict[str, _Known] = {}
+        lookup = list({key: None for _, _, keys in wanted for key in keys})
+        for part in _chunks(lookup):
+            found_rows = await s.execute(
+                select(
+                    StoryKey.key,
+                    StoryKey.story_id,
+                    Story.content_hash,
+                    Story.feed_id,
+                    Story.canonical_url,
+                )
                 .outerjoin(Story, Story.id == StoryKey.story_id)
                 .where(StoryKey.feed_id == feed_id, StoryKey.key.in_(part))
             )
-            for row in rows.all():
-                known[row[0]] = (row[1], row[2], row[3])
+            for key, sid, digest, owner, canonical in found_rows.all():
+                known[key] = _Known(sid, digest, owner, canonical)
+
+        updating: set[int] = set()  # one update per story, the first item's
+        moves: list[_Item] = []  # updates whose canonical URL changes
         fresh: list[tuple[int, NormalizedStory]] = []
-        for index, story in enumerate(stories):
-            if story.key not in known:
+        for index, story, looked_up in wanted:
+            hit = story.key if story.key in known else None
+            if hit is None:
+                hit = next((key for key in looked_up[1:] if key in known), None)
+            if hit is None:
                 fresh.append((index, story))
                 continue
-            known_id, known_digest, known_owner = known[story.key]
+            found = known[hit]
+            other_key = hit != story.key  # known by a key another document gave it
+            sid = found.story_id
             if (
-                known_id is not None
-                and known_owner == feed_id
-                and known_digest != story.content_hash
+                sid is not None
+                and found.owner == feed_id
+                and found.digest != story.content_hash
+                and sid not in updating
             ):
-                plan.updates.append((index, known_id, story))
-            else:
+                updating.add(sid)
+                item = _Item(
+                    index, story, UPDATED, target=sid, add_key=other_key, canonical=found.canonical
+                )
+                plan.items.append(item)
+                if _url(story.canonical_url) not in (None, found.canonical):
+                    moves.append(item)
+                else:
+                    item.canonical = _url(story.canonical_url)
+            elif other_key:
                 # Tombstones stay tombstones; another feed's story is that feed's to update.
+                plan.items.append(_Item(index, story, UNCHANGED, target=sid, add_key=True))
+            else:
                 plan.unchanged += 1
-        urls = sorted({u for _, st in fresh if (u := _url(st.canonical_url))})
+
+        urls = {u for _, st in fresh if (u := _url(st.canonical_url))}
+        urls.update(u for it in moves if (u := _url(it.story.canonical_url)))
         by_url: dict[str, tuple[int, str, int]] = {}
-        for part in _chunks(urls):
+        for part in _chunks(sorted(urls)):
             rows = await s.execute(
                 select(Story.canonical_url, Story.id, Story.content_hash, Story.feed_id).where(
                     Story.canonical_url.in_(part)
@@ -195,30 +317,52 @@ class StoriesRepository:
             for hit_url, hit_id, hit_digest, hit_owner in rows.all():
                 if hit_url is not None and hit_id is not None:
                     by_url[hit_url] = (hit_id, hit_digest, hit_owner)
-        claimed: dict[str, int] = {}  # canonical URL -> index of the fresh story inserting it
+
+        claimed: dict[str, _Item] = {}  # canonical URL -> the item that gives a story it
+        for item in moves:
+            url = _url(item.story.canonical_url)
+            assert url is not None
+            holder = by_url.get(url)
+            if (holder is not None and holder[0] != item.target) or url in claimed:
+                # The unique canonical URL is another story's: keep the old one.
+                log.info(
+                    "updated story keeps its canonical URL: the new one is another story's",
+                    extra={"feed": feed_id, "story": item.target, "url": url[:300]},
+                )
+                continue
+            item.canonical = url
+            claimed[url] = item
         for index, story in fresh:
             url = _url(story.canonical_url)
             if url is not None and url in by_url:
                 hit_id, hit_digest, hit_owner = by_url[url]
-                plan.links.append((story.key, hit_id))
-                if hit_owner == feed_id and hit_digest != story.content_hash:
-                    plan.updates.append((index, hit_id, story))
-                elif hit_owner == feed_id:
-                    plan.unchanged += 1
+                if hit_owner != feed_id:
+                    plan.items.append(_Item(index, story, LINKED, target=hit_id, add_key=True))
+                elif hit_digest != story.content_hash and hit_id not in updating:
+                    updating.add(hit_id)
+                    plan.items.append(
+                        _Item(index, story, UPDATED, target=hit_id, add_key=True, canonical=url)
+                    )
                 else:
-                    plan.linked += 1
+                    plan.items.append(_Item(index, story, UNCHANGED, target=hit_id, add_key=True))
                 continue
             if url is not None and url in claimed:
                 # Two keys, one article in the same document: link the second to the first.
-                plan.links.append((story.key, -claimed[url] - 1))  # resolved after insert
-                plan.unchanged += 1
+                first = claimed[url]
+                joins = first.index if first.outcome == NEW else None
+                plan.items.append(
+                    _Item(index, story, UNCHANGED, target=first.target, joins=joins, add_key=True)
+                )
                 continue
+            item = _Item(index, story, NEW)
             if url is not None:
-                claimed[url] = index
-            plan.inserts.append((index, story))
+                claimed[url] = item
+            plan.items.append(item)
         return plan
 
-    async def _insert(
+    # -- writing ------------------------------------------------------------------------------
+
+    async def _write(
         self,
         s: AsyncSession,
         feed_id: int,
@@ -226,20 +370,113 @@ class StoriesRepository:
         texts: list[SearchText],
         now: datetime,
         backfill: bool,
+    ) -> StoreResult:
+        """The whole plan in a few statements (the usual case)."""
+        inserts = _oldest_first([it for it in plan.items if it.outcome == NEW])
+        ids = await self._insert(s, feed_id, inserts, texts, now, backfill)
+        id_of = {it.index: sid for it, sid in zip(inserts, ids, strict=True)}
+        key_rows = [
+            {
+                "feed_id": feed_id,
+                "key": it.story.key,
+                "story_id": _key_target(it, id_of),
+                "first_seen_at": now,
+            }
+            for it in plan.items
+            if it.outcome == NEW or it.add_key
+        ]
+        if key_rows:
+            await s.execute(insert(StoryKey), key_rows)
+        tag_rows = [
+            {"story_id": id_of[it.index], "tag": t} for it in inserts for t in _tags(it.story)
+        ]
+        if tag_rows:
+            await s.execute(insert(StoryTag), tag_rows)
+        for it in plan.items:
+            if it.outcome == UPDATED:
+                await self._update(s, it, texts, now)
+        return _result(plan, plan.items, ids)
+
+    async def _write_each(
+        self,
+        s: AsyncSession,
+        feed_id: int,
+        plan: _Plan,
+        texts: list[SearchText],
+        now: datetime,
+        backfill: bool,
+    ) -> StoreResult:
+        """The plan item by item, each under a savepoint: what the database refuses is skipped
+        (and logged); the rest is stored. Call _open_for_savepoints first."""
+        inserts = _oldest_first([it for it in plan.items if it.outcome == NEW])
+        others = [it for it in plan.items if it.outcome != NEW]
+        id_of: dict[int, int] = {}
+        written: list[_Item] = []
+        for it in [*inserts, *others]:
+            if it.joins is not None and it.joins not in id_of:
+                log.warning(
+                    "story key skipped: the story it joins was refused",
+                    extra={"feed": feed_id, "key": it.story.key[:200]},
+                )
+                continue
+            try:
+                async with s.begin_nested():
+                    if it.outcome == NEW:
+                        [sid] = await self._insert(s, feed_id, [it], texts, now, backfill)
+                        id_of[it.index] = sid
+                        tags = [{"story_id": sid, "tag": t} for t in _tags(it.story)]
+                        if tags:
+                            await s.execute(insert(StoryTag), tags)
+                    if it.outcome == NEW or it.add_key:
+                        await s.execute(
+                            insert(StoryKey),
+                            {
+                                "feed_id": feed_id,
+                                "key": it.story.key,
+                                "story_id": _key_target(it, id_of),
+                                "first_seen_at": now,
+                            },
+                        )
+                    if it.outcome == UPDATED:
+                        await self._update(s, it, texts, now)
+            except Exception as exc:
+                if not _refused(exc):
+                    raise
+                id_of.pop(it.index, None)
+                log.warning(
+                    "story skipped: the database refused it",
+                    extra={
+                        "feed": feed_id,
+                        "key": it.story.key[:200],
+                        "title": it.story.title[:200],
+                        "error": _why(exc),
+                    },
+                )
+                continue
+            written.append(it)
+        new_ids = [id_of[it.index] for it in inserts if it.index in id_of]
+        return _result(plan, written, new_ids)
+
+    async def _insert(
+        self,
+        s: AsyncSession,
+        feed_id: int,
+        items: list[_Item],
+        texts: list[SearchText],
+        now: datetime,
+        backfill: bool,
     ) -> list[int]:
-        if not plan.inserts:
+        """Story rows for ``items`` (in that order); their ids in the same order."""
+        if not items:
             return []
-        # Oldest first, so ids follow publication within one document; documents list newest
-        # first, so among equal dates the later position is the older item.
-        ordered = sorted(plan.inserts, key=lambda p: (p[1].published_at, -p[0]))
         rows = [
             {
-                **_columns(st, texts[i], now),
+                **_columns(it.story, texts[it.index], now),
                 "feed_id": feed_id,
                 "first_seen_at": now,
                 "backfill": backfill,
             }
-            for i, st in ordered
+            for it in items
         ]
         ids: list[int] = []
         sqlite = s.get_bind().dialect.name == "sqlite"
@@ -258,42 +495,24 @@ class StoriesRepository:
                     stmt.returning(Story.id, sort_by_parameter_order=True), list(part)
                 )
                 ids.extend(int(x) for x in result.scalars().all())
-        id_of = {index: sid for (index, _), sid in zip(ordered, ids, strict=True)}
-        plan.links = [(k, id_of[-sid - 1] if sid < 0 else sid) for k, sid in plan.links]
-        await s.execute(
-            insert(StoryKey),
-            [
-                {"feed_id": feed_id, "key": st.key, "story_id": id_of[i], "first_seen_at": now}
-                for i, st in ordered
-            ],
-        )
-        tag_rows = [{"story_id": id_of[i], "tag": t} for i, st in ordered for t in _tags(st)]
-        if tag_rows:
-            await s.execute(insert(StoryTag), tag_rows)
         return ids
 
     async def _update(
-        self,
-        s: AsyncSession,
-        updates: list[tuple[int, int, NormalizedStory]],
-        texts: list[SearchText],
-        now: datetime,
+        self, s: AsyncSession, item: _Item, texts: list[SearchText], now: datetime
     ) -> None:
-        seen: set[int] = set()
-        for index, sid, story in updates:
-            if sid in seen:
-                continue
-            seen.add(sid)
-            await s.execute(
-                update(Story)
-                .where(Story.id == sid)
-                .values(**_columns(story, texts[index], now))
-                .execution_options(synchronize_session=False)
-            )
-            await s.execute(delete(StoryTag).where(StoryTag.story_id == sid))
-            tags = [{"story_id": sid, "tag": t} for t in _tags(story)]
-            if tags:
-                await s.execute(insert(StoryTag), tags)
+        assert item.target is not None
+        values = _columns(item.story, texts[item.index], now)
+        values["canonical_url"] = item.canonical
+        await s.execute(
+            update(Story)
+            .where(Story.id == item.target)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        await s.execute(delete(StoryTag).where(StoryTag.story_id == item.target))
+        tags = [{"story_id": item.target, "tag": t} for t in _tags(item.story)]
+        if tags:
+            await s.execute(insert(StoryTag), tags)
 
     # -- retention ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.core.models import ParsedEntry, ParsedFeed
-from bot.core.normalize import normalize_entry, normalize_feed
+from bot.core.normalize import candidate_keys, normalize_entry, normalize_feed
 from bot.core.parser import parse_and_normalize
 from bot.core.text import clean_html, clean_text, html_to_text, strip_boilerplate
 from bot.core.urls import canonical_url, resolve_url
@@ -117,6 +117,52 @@ def test_guid_key_does_not_depend_on_feed_url():
 def test_very_long_guid_is_hashed():
     story = normalize_feed(feed(entry(guid="x" * 2000)), "https://s.test/", FETCHED_AT)[0]
     assert story.key.startswith("sha256:") and len(story.key) < 100
+
+
+def test_guid_equal_to_another_items_link_key_is_kept_once():
+    # story_keys is unique on (feed, key) whatever the kind: two items under one key would fail
+    # the whole document on every poll. The first item keeps the key.
+    doc = feed(
+        entry(guid="https://x.test/post", link="https://x.test/post-slug", title="First"),
+        entry(link="https://x.test/post", title="Second"),
+        entry(guid="g-3", link="https://x.test/3", title="Third"),
+    )
+    stories = normalize_feed(doc, "https://x.test/feed", FETCHED_AT)
+    assert [(s.key_kind, s.key, s.title) for s in stories] == [
+        ("guid", "https://x.test/post", "First"),
+        ("guid", "g-3", "Third"),
+    ]
+
+
+def test_unstorable_guid_is_hashed():
+    # PostgreSQL text cannot hold NUL; no database encodes a lone surrogate (JSON Feed ids).
+    doc = feed(entry(guid="a\x00b", title="A"), entry(guid="b\udcffc", title="B"))
+    stories = normalize_feed(doc, "https://s.test/", FETCHED_AT)
+    assert all(s.key.startswith("sha256:") for s in stories)
+    assert stories[0].key != stories[1].key
+    again = normalize_feed(doc, "https://s.test/", FETCHED_AT + timedelta(hours=1))
+    assert [s.key for s in again] == [s.key for s in stories]
+
+
+def test_candidate_keys_cover_every_kind_the_item_could_be_keyed_by():
+    dated = datetime(2026, 11, 1, tzinfo=UTC)
+    doc = feed(
+        entry(guid="same", link="https://site.test/a", title="A", published=dated),
+        entry(guid="same", link="https://site.test/b?utm_source=rss", title="B"),
+        entry(guid="g-c", link="https://site.test/c", title="C", published=dated),
+    )
+    a, b, c = normalize_feed(doc, "https://site.test/feed", FETCHED_AT)
+    assert (a.key_kind, a.key) == ("link", "https://site.test/a")  # guid unusable here
+    assert candidate_keys(a)[:2] == ("https://site.test/a", "same")
+    assert len(candidate_keys(a)) == 3 and len(candidate_keys(a)[2]) == 64  # dated: hash too
+    # Undated: sha256(title) alone would tie every "Weekly notes" post together; not offered.
+    assert candidate_keys(b) == ("https://site.test/b", "same")
+    # Other documents of this feed may key C by its guid (as here) or by its link.
+    assert candidate_keys(c)[:2] == ("https://site.test/c", "g-c")
+    # The same entry in a document where guids are usable: same candidates, guid first.
+    (c_alone,) = normalize_feed(feed(doc.entries[2]), "https://site.test/feed", FETCHED_AT)
+    assert c_alone.key == "g-c"
+    assert set(candidate_keys(c_alone)) == set(candidate_keys(c))
 
 
 # -- URLs ---------------------------------------------------------------------------------------

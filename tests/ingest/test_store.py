@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
+from bot.core.normalize import normalize_feed
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Bookmark, Story, StoryKey, StoryTag
-from bot.storage.stories_repo import StoriesRepository
+from bot.storage.stories_repo import StoreResult, StoriesRepository
 from tests.ingest.dbhelpers import T0, make_feed, story
 
 
@@ -142,3 +147,302 @@ async def test_backfill_flag_is_kept_on_insert_and_never_changed_by_updates(repo
     async with sessions() as s:
         flags = dict((await s.execute(select(Story.title, Story.backfill))).all())
     assert flags == {"Title old": True, "Title new": False}
+
+
+# -- one odd item never fails the document ------------------------------------------------------
+
+
+def _entry(**kw: Any) -> ParsedEntry:
+    base: dict[str, Any] = {
+        "guid": None,
+        "link": None,
+        "title": "Title",
+        "summary_html": "<p>Body</p>",
+        "content_html": None,
+        "author": None,
+    }
+    base.update(kw)
+    return ParsedEntry(**base)
+
+
+def _doc(*entries: ParsedEntry) -> tuple[NormalizedStory, ...]:
+    parsed = ParsedFeed(title="F", link="https://x.test/", language=None, entries=entries)
+    return normalize_feed(parsed, "https://x.test/feed", T0)
+
+
+def _total(result: StoreResult) -> int:
+    return result.new + result.updated + result.unchanged + result.linked
+
+
+async def test_guid_equal_to_another_items_link_key_does_not_fail_the_feed(repos, sessions):
+    # Item 1's guid is item 2's link key: story_keys is unique on (feed, key), whatever kind.
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    odd = [
+        _entry(guid="https://x.test/post", link="https://x.test/post-slug", title="First"),
+        _entry(link="https://x.test/post", title="Second"),
+    ]
+    first = await stories.store(feed.id, _doc(*odd), T0)
+    assert (first.new, first.unchanged) == (1, 0)
+    # Later polls go on storing new posts.
+    later = await stories.store(
+        feed.id, _doc(_entry(guid="g-new", link="https://x.test/new", title="New"), *odd), T0
+    )
+    assert (later.new, later.unchanged) == (1, 1)
+    assert await _count(sessions, Story) == 2
+
+
+async def test_repeated_key_in_one_document_is_stored_once(repos, sessions):
+    # Not every caller de-duplicates: the store keeps the first item of a key, counts the rest
+    # as unchanged, and never hits the unique (feed_id, key).
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    doc = [story("k", title="One"), story("k", title="Two"), story("other")]
+    result = await stories.store(feed.id, doc, T0)
+    assert (result.new, result.unchanged, _total(result)) == (2, 1, 3)
+    async with sessions() as s:
+        assert sorted(await s.scalars(select(Story.title))) == ["One", "Title other"]
+
+
+async def test_item_the_database_cannot_hold_is_skipped_not_the_document(repos, sessions, caplog):
+    # A lone surrogate (JSON Feed escapes allow one) can be encoded by neither backend.
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    bad = replace(story("bad"), title="broken \udcff title")
+    doc = [story("a"), bad, story("b")]
+    with caplog.at_level(logging.WARNING, logger="bot.storage.stories_repo"):
+        result = await stories.store(feed.id, doc, T0)
+    assert (result.new, result.unchanged, len(result.new_ids)) == (2, 0, 2)
+    assert any(getattr(r, "key", None) == "bad" for r in caplog.records)
+    async with sessions() as s:
+        assert sorted(await s.scalars(select(StoryKey.key))) == ["a", "b"]
+        assert sorted(await s.scalars(select(Story.id))) == sorted(result.new_ids)
+    # The skipped item is tried again on the next poll (no tombstone): once fixed, it is new.
+    fixed = await stories.store(feed.id, [story("a"), story("bad"), story("b")], T0)
+    assert (fixed.new, fixed.unchanged) == (1, 2)
+
+
+async def _poison(sessions, backend: str, title: str) -> None:
+    """Make the database refuse (unique violation) any story titled ``title``."""
+    async with sessions.begin() as s:
+        if backend == "sqlite":
+            await s.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON stories "
+                    f"WHEN NEW.title = '{title}' BEGIN SELECT RAISE(ABORT, 'poison'); END"
+                )
+            )
+        else:
+            await s.execute(
+                text(
+                    "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.title = '{title}' THEN "
+                    "RAISE EXCEPTION 'poison' USING ERRCODE = 'unique_violation'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            await s.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON stories "
+                    "FOR EACH ROW EXECUTE FUNCTION poison()"
+                )
+            )
+
+
+async def test_conflicting_item_is_skipped_with_what_depends_on_it(repos, sessions, backend):
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    await _poison(sessions, backend, "Title bad")
+    old = T0 - timedelta(hours=5)
+    doc = [
+        story("new", published=T0 - timedelta(hours=1)),
+        story("bad", canonical="https://news.example/bad", published=old),
+        # Same article as "bad" under another key: joins the story "bad" would have inserted.
+        story("bad-too", canonical="https://news.example/bad", published=old),
+        story("older", published=T0 - timedelta(hours=9)),
+    ]
+    result = await stories.store(feed.id, doc, T0)
+    assert (result.new, result.updated, result.unchanged, result.linked) == (2, 0, 0, 0)
+    async with sessions() as s:
+        rows = (await s.execute(select(Story.id, Story.title).order_by(Story.id))).all()
+        keys = sorted(await s.scalars(select(StoryKey.key)))
+    assert [title for _, title in rows] == ["Title older", "Title new"]  # still oldest first
+    assert list(result.new_ids) == [sid for sid, _ in rows]
+    assert keys == ["new", "older"]
+
+
+async def test_item_by_item_fallback_stays_one_transaction(sessions, backend):
+    # Savepoints inside the document's transaction, never commits of their own (pysqlite
+    # opens its transaction lazily): a crash after the fallback must leave nothing behind.
+    class Crashing(StoriesRepository):
+        async def _write_each(self, *args: Any) -> StoreResult:
+            await super()._write_each(*args)
+            raise RuntimeError("crash after the fallback")
+
+    feeds = FeedsRepository(sessions)
+    feed = await make_feed(feeds, "alpha")
+    await _poison(sessions, backend, "Title bad")
+    with pytest.raises(RuntimeError):
+        await Crashing(sessions).store(feed.id, [story("good"), story("bad")], T0)
+    assert await _count(sessions, Story) == 0
+    assert await _count(sessions, StoryKey) == 0
+
+
+# -- updates never take another story's canonical URL -------------------------------------------
+
+
+async def test_update_keeps_canonical_url_that_belongs_to_another_story(repos, sessions):
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    other = await make_feed(feeds, "beta")
+    await stories.store(
+        feed.id, [story("a", canonical="https://n.example/1"), story("b", canonical=None)], T0
+    )
+    await stories.store(other.id, [story("z", canonical="https://n.example/3")], T0)
+    moved = [
+        story("a", title="A edited", canonical="https://site.example/b"),  # b's
+        story("b", title="B edited", canonical="https://n.example/3"),  # another feed's
+    ]
+    result = await stories.store(feed.id, moved, T0 + timedelta(hours=1))
+    assert (result.new, result.updated, result.unchanged, result.linked) == (0, 2, 0, 0)
+    async with sessions() as s:
+        rows = dict((await s.execute(select(Story.title, Story.canonical_url))).all())
+    assert rows == {
+        "A edited": "https://n.example/1",
+        "B edited": "https://site.example/b",
+        "Title z": "https://n.example/3",
+    }
+    # Stored with the new content hash: the next poll is unchanged, not another update.
+    again = await stories.store(feed.id, moved, T0 + timedelta(hours=2))
+    assert (again.updated, again.unchanged) == (0, 2)
+
+
+async def test_update_to_a_free_canonical_url_moves_and_claims_it(repos, sessions):
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    await stories.store(
+        feed.id,
+        [story("a", canonical="https://n.example/a"), story("b", canonical="https://n.example/b")],
+        T0,
+    )
+    doc = [
+        story("a", title="A moved", canonical="https://n.example/free"),
+        # Moving to the same free URL in the same document: the first update has it.
+        story("b", title="B moved", canonical="https://n.example/free"),
+        # A new key for the article "a" now lives at: the same story, not an insert.
+        story("c", canonical="https://n.example/free"),
+    ]
+    result = await stories.store(feed.id, doc, T0 + timedelta(hours=1))
+    assert (result.new, result.updated, result.unchanged, result.linked) == (0, 2, 1, 0)
+    async with sessions() as s:
+        rows = dict((await s.execute(select(Story.title, Story.canonical_url))).all())
+        keys = dict((await s.execute(select(StoryKey.key, StoryKey.story_id))).all())
+    assert rows == {"A moved": "https://n.example/free", "B moved": "https://n.example/b"}
+    assert keys["c"] == keys["a"]
+
+
+# -- identity across documents whose usable key kinds differ ------------------------------------
+
+_DATED = T0 - timedelta(days=2)
+
+
+def _item(name: str, *, guid: str | None = None, title: str | None = None) -> ParsedEntry:
+    return _entry(
+        guid=guid if guid is not None else f"urn:{name}",
+        link=f"https://x.test/{name}",
+        title=title or f"Post {name}",
+        published=_DATED,
+    )
+
+
+async def _prune_all(stories: StoriesRepository) -> None:
+    assert await stories.prune(seen_before=T0 + timedelta(days=1)) > 0
+
+
+async def test_pruned_story_is_not_reposted_when_guids_become_unusable(repos, sessions):
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    old = [_item("a"), _item("b")]
+    first = await stories.store(feed.id, _doc(*old), T0)
+    assert first.new == 2
+    await _prune_all(stories)  # only tombstone keys (urn:a, urn:b) are left
+    # Two new posts share a guid: this document keys every item by link.
+    flipped = _doc(*old, _item("c", guid="urn:dup"), _item("d", guid="urn:dup"))
+    assert {s.key_kind for s in flipped} == {"link"}
+    result = await stories.store(feed.id, flipped, T0 + timedelta(days=2))
+    assert (result.new, result.unchanged, _total(result)) == (2, 2, 4)
+    async with sessions() as s:
+        titles = sorted(await s.scalars(select(Story.title)))
+        tombstones = set(await s.scalars(select(StoryKey.key).where(StoryKey.story_id.is_(None))))
+    assert titles == ["Post c", "Post d"]
+    # The new keys were recorded as tombstones too: the next flip is a plain key hit.
+    assert {"https://x.test/a", "https://x.test/b"} <= tombstones
+    back = await stories.store(feed.id, _doc(*old), T0 + timedelta(days=3))
+    assert (back.new, back.unchanged) == (0, 2)
+
+
+async def test_pruned_story_is_not_reposted_when_guids_become_usable(repos, sessions):
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    # First seen in documents with a repeated guid: keyed by link.
+    first = await stories.store(
+        feed.id, _doc(_item("a", guid="urn:dup"), _item("b", guid="urn:dup")), T0
+    )
+    assert first.new == 2
+    await _prune_all(stories)
+    # The feed fixes its guids: keyed by guid now, known by the link keys.
+    fixed = _doc(_item("a"), _item("b"), _item("c"))
+    assert {s.key_kind for s in fixed} == {"guid"}
+    result = await stories.store(feed.id, fixed, T0 + timedelta(days=2))
+    assert (result.new, result.unchanged) == (1, 2)
+    assert await _count(sessions, Story) == 1
+
+
+async def test_pruned_story_is_not_reposted_when_links_become_usable(repos, sessions):
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    # No guids, every link the home page: keyed by hash (title + date) in this document.
+    home = [
+        _entry(link="https://x.test/", title="A", published=_DATED),
+        _entry(link="https://x.test/", title="B", published=_DATED - timedelta(days=1)),
+    ]
+    assert {s.key_kind for s in _doc(*home)} == {"hash"}
+    assert (await stories.store(feed.id, _doc(*home), T0)).new >= 1
+    await _prune_all(stories)
+    # The feed gets real links: keyed by link now, known by the hash keys.
+    fixed = [
+        _entry(link="https://x.test/a", title="A", published=_DATED),
+        _entry(link="https://x.test/b", title="B", published=_DATED - timedelta(days=1)),
+        _entry(link="https://x.test/c", title="C", published=T0),
+    ]
+    assert {s.key_kind for s in _doc(*fixed)} == {"link"}
+    result = await stories.store(feed.id, _doc(*fixed), T0 + timedelta(days=2))
+    assert (result.new, result.unchanged) == (1, 2)
+
+
+async def test_live_story_found_by_another_key_is_updated_in_place(repos, sessions):
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    first = await stories.store(feed.id, _doc(_item("a", guid="urn:a")), T0)
+    edited = _item("a", guid="urn:a", title="Post a, corrected")
+    flipped = _doc(edited, _item("c", guid="urn:dup"), _item("d", guid="urn:dup"))
+    result = await stories.store(feed.id, flipped, T0 + timedelta(hours=1))
+    assert (result.new, result.updated, result.unchanged, result.linked) == (2, 1, 0, 0)
+    assert first.new_ids[0] not in result.new_ids
+    async with sessions() as s:
+        row = (await s.execute(select(Story.id, Story.title).order_by(Story.id))).first()
+        keys = dict((await s.execute(select(StoryKey.key, StoryKey.story_id))).all())
+    assert row is not None and tuple(row) == (first.new_ids[0], "Post a, corrected")
+    assert keys["https://x.test/a"] == keys["urn:a"] == first.new_ids[0]
+
+
+async def test_candidate_shared_by_two_items_identifies_neither(repos, sessions):
+    # A guid two items of one document share cannot say which of them an old key meant:
+    # both are stored rather than one new post swallowed as "already seen".
+    feeds, stories = repos
+    feed = await make_feed(feeds, "alpha")
+    await stories.store(feed.id, _doc(_item("a", guid="urn:shared")), T0)
+    await _prune_all(stories)
+    doc = _doc(_item("b", guid="urn:shared"), _item("c", guid="urn:shared"))
+    result = await stories.store(feed.id, doc, T0 + timedelta(days=2))
+    assert (result.new, result.unchanged) == (2, 0)

@@ -157,9 +157,13 @@ class FeedService:
                 "remove one with /feed remove first."
             )
         now = self.clock()
-        result, outcome = await self._read(url, now)
+        known = revive.unusable_key_kinds if revive is not None else frozenset()
+        result, outcome = await self._read(url, now, known)
         if revive is None and result.final_url != url:
             revive = self._known(await self.feeds.by_url(result.final_url), guild_id)
+            if revive is not None and revive.unusable_key_kinds - outcome.unusable_key_kinds:
+                # The feed we bring back lost key kinds earlier: key its stories the same way.
+                outcome = await self._parse(result, now, revive.unusable_key_kinds)
         state = self._state(now, result, outcome)
         if revive is not None:
             await self.feeds.reactivate(revive.id, now)
@@ -199,21 +203,33 @@ class FeedService:
             "it to the catalog."
         )
 
-    async def _read(self, url: str, now: datetime) -> tuple[FetchResult, ParseOutcome]:
+    async def _read(
+        self, url: str, now: datetime, unusable: frozenset[str]
+    ) -> tuple[FetchResult, ParseOutcome]:
         await self.fetcher.start()
         try:
             result = await self.fetcher.fetch(url, guarded=True)
         except FetchError as exc:
             raise UserInputError(fetch_problem(exc)) from None
+        return result, await self._parse(result, now, unusable)
+
+    async def _parse(
+        self, result: FetchResult, now: datetime, unusable: frozenset[str]
+    ) -> ParseOutcome:
+        """Parse with the key kinds the feed already lost (``FeedRow.unusable_key_kinds``)."""
         if result.body is None:  # no validators were sent, so this is a confused server
             raise UserInputError("The site answered without a document; check the URL.")
         try:
-            outcome = await self.parser.parse(
-                result.body, result.headers, result.final_url, now, with_search=True
+            return await self.parser.parse(
+                result.body,
+                result.headers,
+                result.final_url,
+                now,
+                with_search=True,
+                unusable=unusable,
             )
         except ParseError as exc:
             raise UserInputError(f"That URL is not a feed: {exc}") from None
-        return result, outcome
 
     def _state(self, now: datetime, result: FetchResult, outcome: ParseOutcome) -> FeedState:
         dates = [s.published_at for s in outcome.stories if s.published_at < now]
@@ -234,6 +250,7 @@ class FeedService:
             last_modified=result.last_modified,
             body_hash=result.body_hash,
             validators=True,
+            unusable_key_kinds=outcome.unusable_key_kinds,
         )
 
     async def _insert(

@@ -102,8 +102,9 @@ _CANDIDATE = "key:"  # NormalizedStory.extra["key:guid"|"key:link"|"key:hash"]
 def _candidate_keys(entry: ParsedEntry, url: str | None, title: str) -> dict[str, str]:
     """The key each kind would give this entry, whatever this document made unusable.
 
-    Which kinds are usable is decided per document, so the same item can get a guid key in
-    one fetch and a link key in the next; storage looks all of them up (invariant 1). An
+    Which kinds are usable is decided per feed (a kind a document repeats is dropped for good,
+    see ``normalize_document``), but rows stored before that decision, or under another feed
+    that shares the item, may carry another kind; storage looks all of them up. An
     undated hash key is only the title, too weak to identify an item on its own ("Weekly
     notes"), so it is offered only when it is the story's own key.
     """
@@ -218,12 +219,30 @@ def normalize_entry(
 
 
 def normalize_feed(
-    feed: ParsedFeed, feed_url: str, fetched_at: datetime
+    feed: ParsedFeed,
+    feed_url: str,
+    fetched_at: datetime,
+    unusable: frozenset[str] = frozenset(),
 ) -> tuple[NormalizedStory, ...]:
-    """All entries of one fetched document as stories, keys unique within the document."""
+    """All entries of one fetched document as stories, keys unique within the document.
+
+    ``unusable``: key kinds the feed already lost (``Feed.unusable_key_kinds``).
+    """
+    return normalize_document(feed, feed_url, fetched_at, unusable)[0]
+
+
+def normalize_document(
+    feed: ParsedFeed,
+    feed_url: str,
+    fetched_at: datetime,
+    unusable: frozenset[str] = frozenset(),
+) -> tuple[tuple[NormalizedStory, ...], frozenset[str]]:
+    """``normalize_feed`` plus the key kinds it avoided: ``unusable`` (what the feed lost in
+    earlier documents) and the kinds this document repeats. The caller stores that set with
+    the feed, so a kind lost once stays lost and keys never flip back (invariant 1)."""
     # Links are relative to the site link when the feed gives one, else to the feed URL.
     base = resolve_url(feed_url, feed.link) or feed_url
-    unusable = unusable_key_kinds(feed.entries, base)
+    unusable = frozenset(unusable) | unusable_key_kinds(feed.entries, base)
     language = clean_text(feed.language, single_line=True) or None
     stories: list[NormalizedStory] = []
     seen: set[str] = set()
@@ -239,4 +258,4 @@ def normalize_feed(
             continue
         seen.add(story.key)
         stories.append(story)
-    return tuple(stories)
+    return tuple(stories), unusable

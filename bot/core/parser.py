@@ -30,7 +30,7 @@ import feedparser
 from bot.core.errors import ParseError
 from bot.core.jsonfeed import looks_like_json_feed, parse_json_feed
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
-from bot.core.normalize import SearchText, normalize_feed, search_text_for
+from bot.core.normalize import SearchText, normalize_document, search_text_for
 from bot.core.text import clean_text
 
 # Everything before the root element: XML declaration, comments, DOCTYPE with internal subset.
@@ -51,6 +51,9 @@ class ParseOutcome:
     # Search text per story (parallel to ``stories``) when asked for: segmenting 100 KB of
     # text per feed is CPU work that belongs in the worker, not on the event loop.
     search: tuple[SearchText, ...] | None = None
+    # Key kinds not used for ``stories``: those passed in (the feed's) plus those this
+    # document repeats. Saved with the feed after a successful parse.
+    unusable_key_kinds: frozenset[str] = frozenset()
 
 
 def reject_entity_expansion(body: bytes) -> None:
@@ -254,10 +257,14 @@ def parse_and_normalize(
     fetched_at: datetime,
     keep_entries: bool = False,
     with_search: bool = False,
+    unusable: frozenset[str] = frozenset(),
 ) -> ParseOutcome:
-    """Parse and normalize one document; runs in a worker process (pure, picklable I/O)."""
+    """Parse and normalize one document; runs in a worker process (pure, picklable I/O).
+
+    ``unusable``: the key kinds the feed already lost (``FeedRow.unusable_key_kinds``).
+    """
     feed = parse_feed(body, headers, url)
-    stories = normalize_feed(feed, url, fetched_at)
+    stories, kinds = normalize_document(feed, url, fetched_at, unusable)
     search = tuple(search_text_for(s) for s in stories) if with_search else None
     if not keep_entries:
         # Raw HTML entries would double the bytes pickled back to the parent for nothing.
@@ -270,7 +277,7 @@ def parse_and_normalize(
             format=feed.format,
             bozo=feed.bozo,
         )
-    return ParseOutcome(feed=feed, stories=stories, search=search)
+    return ParseOutcome(feed=feed, stories=stories, search=search, unusable_key_kinds=kinds)
 
 
 def _exit_with_parent(poll_seconds: float = 1.0) -> None:
@@ -343,10 +350,18 @@ class ParserPool:
         *,
         keep_entries: bool = False,
         with_search: bool = False,
+        unusable: frozenset[str] = frozenset(),
     ) -> ParseOutcome:
         loop = asyncio.get_running_loop()
         job = partial(
-            parse_and_normalize, body, dict(headers), url, fetched_at, keep_entries, with_search
+            parse_and_normalize,
+            body,
+            dict(headers),
+            url,
+            fetched_at,
+            keep_entries,
+            with_search,
+            frozenset(unusable),
         )
         return await loop.run_in_executor(self._ensure(), job)
 

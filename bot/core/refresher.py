@@ -85,6 +85,7 @@ class Parser(Protocol):
         *,
         keep_entries: bool = False,
         with_search: bool = False,
+        unusable: frozenset[str] = frozenset(),
     ) -> ParseOutcome: ...
 
 
@@ -362,7 +363,13 @@ class Refresher:
             return self._not_modified(feed, now, result)
         try:
             parsed = await self.parser.parse(
-                result.body, result.headers, result.final_url, now, with_search=True
+                result.body,
+                result.headers,
+                result.final_url,
+                now,
+                with_search=True,
+                # Key kinds lost in earlier documents stay lost: keys never flip back.
+                unusable=feed.unusable_key_kinds,
             )
         except ParseError as exc:
             return self._failure(feed, now, f"not a feed: {exc}", status=result.status)
@@ -408,6 +415,7 @@ class Refresher:
             last_modified=result.last_modified,
             body_hash=result.body_hash,
             validators=True,
+            unusable_key_kinds=parsed.unusable_key_kinds,
         )
         outcome = FeedOutcome(
             feed_id=feed.id,

@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import combinations
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +30,17 @@ from bot.core.models import CatalogFeed
 from bot.storage.models import Bookmark, Feed, Story, StoryKey
 
 ORIGINS = ("catalog", "custom", "opml")
+# Story key kinds a feed can lose for good (Feed.unusable_key_kinds; hash keys always work).
+KEY_KINDS = ("guid", "link")
+
+
+def decode_key_kinds(value: str | None) -> frozenset[str]:
+    """``Feed.unusable_key_kinds`` as a set (unknown names are ignored)."""
+    return frozenset(k for k in (value or "").split(",") if k in KEY_KINDS)
+
+
+def encode_key_kinds(kinds: frozenset[str]) -> str:
+    return ",".join(k for k in KEY_KINDS if k in kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +66,8 @@ class FeedRow:
     error_count: int
     last_error: str | None
     gone: bool
+    # Key kinds a document of this feed repeated once: never used for its story keys again.
+    unusable_key_kinds: frozenset[str] = frozenset()
 
     @property
     def trusted(self) -> bool:
@@ -82,6 +96,7 @@ def _row(f: Feed) -> FeedRow:
         error_count=f.error_count,
         last_error=f.last_error,
         gone=f.gone,
+        unusable_key_kinds=decode_key_kinds(f.unusable_key_kinds),
     )
 
 
@@ -101,6 +116,9 @@ class FeedState:
     error: str | None = None
     count_error: bool = False  # a real failure (not backpressure): error_count + 1
     gone: bool = False
+    # Key kinds the parsed document made unusable (with the feed's own, as given to the
+    # parser): added to the feed's set, never taken out of it.
+    unusable_key_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +376,8 @@ class FeedsRepository:
                 values = _state_values(state)
                 if state.count_error:
                     values["error_count"] = Feed.error_count + 1
+                if "unusable_key_kinds" in values:
+                    values["unusable_key_kinds"] = _union_key_kinds(state.unusable_key_kinds)
                 await s.execute(
                     update(Feed)
                     .where(Feed.id == state.feed_id)
@@ -397,14 +417,40 @@ def _state_values(state: FeedState) -> dict[str, Any]:
         )
     if state.gone:
         values["gone"] = True
+    kinds = state.unusable_key_kinds & frozenset(KEY_KINDS)
+    if kinds:
+        values["unusable_key_kinds"] = encode_key_kinds(kinds)
     return values
 
 
+def _has_kind(kind: str) -> ColumnElement[bool]:
+    padded = literal(",") + Feed.unusable_key_kinds + literal(",")
+    return padded.like(f"%,{kind},%")
+
+
+def _union_key_kinds(add: frozenset[str]) -> ColumnElement[str]:
+    """The stored set plus ``add``, computed by the UPDATE itself: a kind is never dropped,
+    whatever was written since the feed was read."""
+    missing = [k for k in KEY_KINDS if k not in add]
+    if not missing:
+        return literal(encode_key_kinds(add))
+    # One branch per subset of the kinds not added that may already be stored, largest first.
+    whens = [
+        (and_(*(_has_kind(k) for k in kept)), literal(encode_key_kinds(add | set(kept))))
+        for size in range(len(missing), 0, -1)
+        for kept in combinations(missing, size)
+    ]
+    return case(*whens, else_=literal(encode_key_kinds(add)))
+
+
 __all__ = [
+    "KEY_KINDS",
     "CatalogSync",
     "DuplicateFeedError",
     "FeedRow",
     "FeedState",
     "FeedsRepository",
     "NewFeed",
+    "decode_key_kinds",
+    "encode_key_kinds",
 ]

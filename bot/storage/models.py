@@ -71,6 +71,10 @@ class Feed(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     gone: Mapped[bool] = mapped_column(Boolean, default=False)  # 410: polling stopped
+    # Story key kinds ("guid", "link"; comma-separated, sorted) a document of this feed ever
+    # repeated: never used for its keys again, so keys do not flip between fetches
+    # (invariant 1). Only ever grows.
+    unusable_key_kinds: Mapped[str] = mapped_column(String(16), default="", server_default="")
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None]
 

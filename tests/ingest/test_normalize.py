@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from bot.core.models import ParsedEntry, ParsedFeed
-from bot.core.normalize import candidate_keys, normalize_entry, normalize_feed
+from bot.core.normalize import (
+    candidate_keys,
+    normalize_document,
+    normalize_entry,
+    normalize_feed,
+)
 from bot.core.parser import parse_and_normalize
 from bot.core.text import clean_html, clean_text, html_to_text, strip_boilerplate
 from bot.core.urls import canonical_url, resolve_url
@@ -163,6 +168,64 @@ def test_candidate_keys_cover_every_kind_the_item_could_be_keyed_by():
     (c_alone,) = normalize_feed(feed(doc.entries[2]), "https://site.test/feed", FETCHED_AT)
     assert c_alone.key == "g-c"
     assert set(candidate_keys(c_alone)) == set(candidate_keys(c))
+
+
+def test_kinds_the_feed_lost_earlier_stay_unused():
+    # Unique guids in this document, but an earlier one of the feed repeated them.
+    doc = feed(
+        entry(guid="g-1", link="https://site.test/1"),
+        entry(guid="g-2", link="https://site.test/2"),
+    )
+    assert [s.key_kind for s in normalize_feed(doc, "https://site.test/feed", FETCHED_AT)] == [
+        "guid",
+        "guid",
+    ]
+    stories, kinds = normalize_document(
+        doc, "https://site.test/feed", FETCHED_AT, frozenset({"guid"})
+    )
+    assert [(s.key_kind, s.key) for s in stories] == [
+        ("link", "https://site.test/1"),
+        ("link", "https://site.test/2"),
+    ]
+    assert kinds == {"guid"}
+    # Both lost: hash keys (and candidate keys still list the guid and link).
+    both = normalize_feed(doc, "https://site.test/feed", FETCHED_AT, frozenset({"guid", "link"}))
+    assert {s.key_kind for s in both} == {"hash"}
+    assert "g-1" in candidate_keys(both[0])
+
+
+def test_document_kinds_are_added_to_the_feeds_kinds():
+    doc = feed(
+        entry(guid="g-1", link="https://site.test/same"),
+        entry(guid="g-2", link="https://site.test/same#"),
+    )
+    stories, kinds = normalize_document(doc, "https://site.test/feed", FETCHED_AT)
+    assert kinds == {"link"} and [s.key_kind for s in stories] == ["guid", "guid"]
+    _, kinds = normalize_document(doc, "https://site.test/feed", FETCHED_AT, frozenset({"guid"}))
+    assert kinds == {"guid", "link"}
+
+
+def test_parse_outcome_reports_the_combined_kinds():
+    repeated = b"""<rss version="2.0"><channel><title>t</title><link>https://dup.test/</link>
+    <item><title>A</title><link>https://dup.test/a</link><guid>https://dup.test/</guid></item>
+    <item><title>B</title><link>https://dup.test/b</link><guid>https://dup.test/</guid></item>
+    </channel></rss>"""
+    first = parse_and_normalize(repeated, {}, "https://dup.test/feed", FETCHED_AT)
+    assert first.unusable_key_kinds == {"guid"}
+    # The feed fixes its guids: on their own, they would be used again.
+    fixed = repeated.replace(
+        b"<guid>https://dup.test/</guid></item>\n    <item><title>B",
+        b"<guid>https://dup.test/?p=1</guid></item>\n    <item><title>B",
+    )
+    alone = parse_and_normalize(fixed, {}, "https://dup.test/feed", FETCHED_AT)
+    assert alone.unusable_key_kinds == frozenset()
+    assert [s.key_kind for s in alone.stories] == ["guid", "guid"]
+    later = parse_and_normalize(
+        fixed, {}, "https://dup.test/feed", FETCHED_AT, unusable=first.unusable_key_kinds
+    )
+    assert later.unusable_key_kinds == {"guid"}
+    assert [s.key for s in later.stories] == [s.key for s in first.stories]
+    assert [s.key_kind for s in later.stories] == ["link", "link"]
 
 
 # -- URLs ---------------------------------------------------------------------------------------

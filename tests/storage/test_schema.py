@@ -97,6 +97,26 @@ async def test_datetimes_round_trip_as_aware_utc(
         assert loaded.next_check_at.tzinfo is not None
 
 
+async def test_feed_unusable_key_kinds_defaults_to_empty(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # The server default covers rows written without the ORM (and any written before it).
+    async with sessions() as s:
+        await s.execute(
+            text(
+                "INSERT INTO feeds (key, url, title, origin, active, created_at, next_check_at,"
+                " error_count, gone) VALUES ('raw', 'https://raw.test/feed', 'Raw', 'catalog',"
+                " :t, :now, :now, 0, :f)"
+            ),
+            {"t": True, "f": False, "now": NOW},
+        )
+        s.add(make_feed("orm"))
+        await s.commit()
+    async with sessions() as s:
+        rows = dict((await s.execute(select(Feed.key, Feed.unusable_key_kinds))).all())
+    assert rows == {"raw": "", "orm": ""}
+
+
 async def test_bookmarked_story_cannot_be_deleted(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("error_count", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("gone", sa.Boolean(), nullable=False),
+        sa.Column("unusable_key_kinds", sa.String(length=16), server_default="", nullable=False),
         sa.Column("lease_owner", sa.String(length=128), nullable=True),
         sa.Column("lease_until", bot.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feeds")),
@@ -114,7 +115,9 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("stories", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_stories_first_seen_at"), ["first_seen_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_stories_first_seen_at"), ["first_seen_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_stories_feed_id"), ["feed_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_stories_published_at"), ["published_at"], unique=False)
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import upgrade
+from tests.botharness import Clock
 from tests.pgserver import PostgresServer, PostgresUnavailable, find_pg_bin
 
 # The fake Discord's fixture (`fake_discord`) for every test that drives the bot.
@@ -143,6 +145,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _under_ci() and (_TALLY.skipped or (session.testscollected and not _TALLY.passed)):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An SQLite file for end-to-end tests (the harness migrates it)."""
+    return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The injectable clock the bot runs on: 07:00 UTC, 08:00 in Berlin, on a Sunday."""
+    return Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,6 @@ from tests.fakediscord import FakeDiscord
 from tests.feedserver import feed_server
 
 __all__ = ["feed_server"]  # re-exported fixture
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
 
 
 @pytest.fixture

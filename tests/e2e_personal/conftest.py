@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,6 @@ from bot.runtime.container import Services
 from tests.botharness import Clock
 from tests.e2e_personal.helpers import personal_bot
 from tests.fakediscord import FakeDiscord
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
 
 
 @pytest.fixture

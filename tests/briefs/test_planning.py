@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.brief_schedule import local_day
 from bot.core.brief_service import BriefService
 from bot.core.errors import NotFoundError, UserInputError
 from bot.storage.briefs_repo import BriefRepository
@@ -278,3 +279,30 @@ async def test_story_first_stored_by_a_private_feed_is_labelled_with_a_followed_
     await add_story(sessions, private, "Shared story", also_feed=netflix)
     (story,) = (await service.preview(CHANNEL)).shown
     assert story.source_key == "netflix" and "Secret" not in story.source_name
+
+
+@pytest.mark.parametrize(
+    ("start", "change_day"),
+    [
+        (datetime(2026, 3, 27, 0, 0, tzinfo=UTC), date(2026, 3, 29)),  # spring forward
+        (datetime(2026, 10, 23, 0, 0, tzinfo=UTC), date(2026, 10, 25)),  # fall back
+    ],
+)
+async def test_dst_weeks_one_brief_per_local_day(
+    sessions: async_sessionmaker[AsyncSession], start: datetime, change_day: date
+) -> None:
+    clock = Clock(start)
+    service = BriefService(BriefRepository(sessions), clock=clock)
+    feed = await add_feed(sessions, "netflix")
+    await service.repo.upsert_guild(GUILD, "Guild", None, clock())
+    await service.setup(guild_id=GUILD, channel_id=CHANNEL, time_text="02:30",
+                        timezone="Europe/Berlin", mode="brief", source_keys=None, by=1)
+    for hour in range(5 * 24):
+        # A story every hour: a second firing on any day would find something to post.
+        await add_story(sessions, feed, f"Story of hour {hour}")
+        clock.now = start + timedelta(hours=hour, minutes=5)
+        await service.plan_due()
+    days = [local_day(d.created_at, "Europe/Berlin")
+            for d in await service.repo.deliveries_for(CHANNEL)]
+    assert len(days) == len(set(days)) == 5  # one brief each local day, none skipped
+    assert change_day in days

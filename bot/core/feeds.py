@@ -30,12 +30,12 @@ from bot.core.errors import (
     TooManyRedirects,
     UserInputError,
 )
-from bot.core.feed_schedule import ScheduleLimits, Uniform, after_success, posts_last_week
+from bot.core.feed_schedule import ScheduleLimits, Uniform
 from bot.core.fetcher import Fetcher
 from bot.core.models import FetchResult, ParsedFeed
 from bot.core.opml import Outline, parse_opml, render_opml
 from bot.core.parser import ParseOutcome
-from bot.core.refresher import Parser, utc_now
+from bot.core.refresher import Parser, success_state, utc_now
 from bot.core.ssrf import check_url
 from bot.storage.feeds_repo import DuplicateFeedError, FeedRow, FeedsRepository, FeedState, NewFeed
 from bot.storage.stories_repo import StoriesRepository
@@ -232,26 +232,7 @@ class FeedService:
             raise UserInputError(f"That URL is not a feed: {exc}") from None
 
     def _state(self, now: datetime, result: FetchResult, outcome: ParseOutcome) -> FeedState:
-        dates = [s.published_at for s in outcome.stories if s.published_at < now]
-        return FeedState(
-            feed_id=0,
-            checked_at=now,
-            next_check_at=after_success(
-                now,
-                posts=posts_last_week(dates, now),
-                ttl_minutes=outcome.feed.ttl_minutes,
-                max_age=result.max_age,
-                limits=self.limits,
-                rng=self.rng,
-            ),
-            status=result.status,
-            ok=True,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=result.body_hash,
-            validators=True,
-            unusable_key_kinds=outcome.unusable_key_kinds,
-        )
+        return success_state(0, now, result, outcome, limits=self.limits, rng=self.rng)
 
     async def _insert(
         self,

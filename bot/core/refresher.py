@@ -155,6 +155,39 @@ OnLeased = Callable[[int], None]
 OnDone = Callable[[FeedOutcome], None]
 
 
+def success_state(
+    feed_id: int,
+    now: datetime,
+    result: FetchResult,
+    parsed: ParseOutcome,
+    *,
+    limits: ScheduleLimits,
+    rng: Uniform,
+) -> FeedState:
+    """A feed's state after a good fetch and parse: validators kept, next check scheduled."""
+    # Undated items get fetched_at as their date; they say nothing about posting rate.
+    dates = [s.published_at for s in parsed.stories if s.published_at < now]
+    return FeedState(
+        feed_id=feed_id,
+        checked_at=now,
+        next_check_at=after_success(
+            now,
+            posts=posts_last_week(dates, now),
+            ttl_minutes=parsed.feed.ttl_minutes,
+            max_age=result.max_age,
+            limits=limits,
+            rng=rng,
+        ),
+        status=result.status,
+        ok=True,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        body_hash=result.body_hash,
+        validators=True,
+        unusable_key_kinds=parsed.unusable_key_kinds,
+    )
+
+
 class Refresher:
     def __init__(
         self,
@@ -394,29 +427,9 @@ class Refresher:
         parsed: ParseOutcome,
         stored: StoreResult,
     ) -> tuple[FeedOutcome, _Draft]:
-        # Undated items get fetched_at as their date; they say nothing about posting rate.
-        dates = [s.published_at for s in parsed.stories if s.published_at < now]
-        next_at = after_success(
-            now,
-            posts=posts_last_week(dates, now),
-            ttl_minutes=parsed.feed.ttl_minutes,
-            max_age=result.max_age,
-            limits=self.limits,
-            rng=self.rng,
-        )
+        state = success_state(feed.id, now, result, parsed, limits=self.limits, rng=self.rng)
+        next_at = state.next_check_at
         kind = NEW if stored.new else UPDATED if stored.updated else UNCHANGED
-        state = FeedState(
-            feed_id=feed.id,
-            checked_at=now,
-            next_check_at=next_at,
-            status=result.status,
-            ok=True,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=result.body_hash,
-            validators=True,
-            unusable_key_kinds=parsed.unusable_key_kinds,
-        )
         outcome = FeedOutcome(
             feed_id=feed.id,
             key=feed.key,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
@@ -63,11 +64,17 @@ def _key_value(value: str) -> str:
 
 def unusable_key_kinds(entries: tuple[ParsedEntry, ...], base: str | None) -> frozenset[str]:
     """Id kinds that repeat inside this one document and so cannot identify an item."""
+    return _repeated_kinds(entries, [_entry_link(e, base)[1] for e in entries])
+
+
+def _repeated_kinds(
+    entries: Sequence[ParsedEntry], link_keys: Sequence[str | None]
+) -> frozenset[str]:
     bad: set[str] = set()
     guids = Counter(e.guid for e in entries if e.guid)
     if any(n > 1 for n in guids.values()):
         bad.add("guid")
-    links = Counter(_link_key(resolve_url(base, e.link) or e.link) for e in entries if e.link)
+    links = Counter(k for k in link_keys if k is not None)
     if any(n > 1 for n in links.values()):
         bad.add("link")
     return frozenset(bad)
@@ -75,6 +82,15 @@ def unusable_key_kinds(entries: tuple[ParsedEntry, ...], base: str | None) -> fr
 
 def _link_key(url: str) -> str:
     return canonical_url(url, keep_fragment=True) or url
+
+
+def _entry_link(entry: ParsedEntry, base: str | None) -> tuple[str | None, str | None]:
+    """(absolute URL, link key before _key_value) of an entry. URL parsing is a good part of
+    normalising an item, and the key kinds, the key and the candidate keys all need these, so
+    a document computes them once per entry."""
+    url = resolve_url(base, entry.link)
+    link = url or entry.link
+    return url, _link_key(link) if link else None
 
 
 def _hash_key(title: str, date: datetime | None) -> str:
@@ -87,11 +103,17 @@ def story_key(
     entry: ParsedEntry, url: str | None, title: str, unusable: frozenset[str]
 ) -> tuple[str, str]:
     """(key, kind): guid, else link (canonical, #fragment kept), else sha256(title + date)."""
+    link = url or entry.link
+    return _story_key(entry, _link_key(link) if link else None, title, unusable)
+
+
+def _story_key(
+    entry: ParsedEntry, link_key: str | None, title: str, unusable: frozenset[str]
+) -> tuple[str, str]:
     if entry.guid and "guid" not in unusable:
         return _key_value(entry.guid), "guid"
-    link = url or entry.link
-    if link and "link" not in unusable:
-        return _key_value(_link_key(link)), "link"
+    if link_key is not None and "link" not in unusable:
+        return _key_value(link_key), "link"
     return _hash_key(title, entry.published or entry.updated), "hash"
 
 
@@ -99,7 +121,7 @@ KEY_KINDS = ("guid", "link", "hash")
 _CANDIDATE = "key:"  # NormalizedStory.extra["key:guid"|"key:link"|"key:hash"]
 
 
-def _candidate_keys(entry: ParsedEntry, url: str | None, title: str) -> dict[str, str]:
+def _candidate_keys(entry: ParsedEntry, link_key: str | None, title: str) -> dict[str, str]:
     """The key each kind would give this entry, whatever this document made unusable.
 
     Which kinds are usable is decided per feed (a kind a document repeats is dropped for good,
@@ -111,9 +133,8 @@ def _candidate_keys(entry: ParsedEntry, url: str | None, title: str) -> dict[str
     found: dict[str, str] = {}
     if entry.guid:
         found[_CANDIDATE + "guid"] = _key_value(entry.guid)
-    link = url or entry.link
-    if link:
-        found[_CANDIDATE + "link"] = _key_value(_link_key(link))
+    if link_key is not None:
+        found[_CANDIDATE + "link"] = _key_value(link_key)
     date = entry.published or entry.updated
     if date:
         found[_CANDIDATE + "hash"] = _hash_key(title, date)
@@ -165,8 +186,29 @@ def normalize_entry(
     language: str | None = None,
 ) -> NormalizedStory:
     """One entry as a story; ``base`` resolves relative links and image URLs."""
+    url, link_key = _entry_link(entry, base)
+    return _normalize_entry(
+        entry,
+        url,
+        link_key,
+        base=base,
+        fetched_at=fetched_at,
+        unusable=unusable,
+        language=language,
+    )
+
+
+def _normalize_entry(
+    entry: ParsedEntry,
+    url: str | None,
+    link_key: str | None,
+    *,
+    base: str | None,
+    fetched_at: datetime,
+    unusable: frozenset[str],
+    language: str | None,
+) -> NormalizedStory:
     fetched = _aware_utc(fetched_at)
-    url = resolve_url(base, entry.link)
     canonical = canonical_url(url)
 
     content = clean_html(entry.content_html)
@@ -184,7 +226,7 @@ def normalize_entry(
     if not title:
         title = _cut(" ".join(summary.split()), 120) or _UNTITLED
 
-    key, kind = story_key(entry, url, title, unusable)
+    key, kind = _story_key(entry, link_key, title, unusable)
 
     image: str | None = None
     for candidate in (*entry.image_urls, content.first_image, summary_raw.first_image):
@@ -214,7 +256,7 @@ def normalize_entry(
         published_at=published,
         content_hash=_sha256(title, summary, content_text, canonical or url or "", image or ""),
         language=language,
-        extra=_candidate_keys(entry, url, title),
+        extra=_candidate_keys(entry, link_key, title),
     )
 
 
@@ -242,13 +284,20 @@ def normalize_document(
     the feed, so a kind lost once stays lost and keys never flip back (invariant 1)."""
     # Links are relative to the site link when the feed gives one, else to the feed URL.
     base = resolve_url(feed_url, feed.link) or feed_url
-    unusable = frozenset(unusable) | unusable_key_kinds(feed.entries, base)
+    links = [_entry_link(entry, base) for entry in feed.entries]
+    unusable = frozenset(unusable) | _repeated_kinds(feed.entries, [k for _, k in links])
     language = clean_text(feed.language, single_line=True) or None
     stories: list[NormalizedStory] = []
     seen: set[str] = set()
-    for entry in feed.entries:
-        story = normalize_entry(
-            entry, base=base, fetched_at=fetched_at, unusable=unusable, language=language
+    for entry, (url, link_key) in zip(feed.entries, links, strict=True):
+        story = _normalize_entry(
+            entry,
+            url,
+            link_key,
+            base=base,
+            fetched_at=fetched_at,
+            unusable=unusable,
+            language=language,
         )
         # story_keys is unique per (feed, key) whatever the kind: a guid may equal another
         # item's link key, and identical hash keys (same title, no date) collide too. Keep

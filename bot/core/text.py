@@ -53,9 +53,10 @@ _RESIDUAL_MARKUP = re.compile(r"</[a-zA-Z][a-zA-Z0-9]*\s*>|<(?:br|img|p)\b[^<>]*
 _RESIDUAL_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Only runs that need rewriting (2+ blanks, or a tab/nbsp/...): a lone space is left alone.
 _SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
-_ASCII_SPACES = re.compile(r" {2,}")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_LINE_EDGES = re.compile(r" \n ?|\n ")
+# Literal prefixes on purpose: re then finds candidates with a fast substring search instead
+# of trying the pattern at every position (" {2,}" and "\n{3,}" cost 20x more on articles).
+_ASCII_SPACES = re.compile(r"  +")
+_BLANK_LINES = re.compile(r"\n\n\n+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -152,7 +153,8 @@ def _tree_text(tree: LexborHTMLParser) -> str:
 
 
 def _tidy(text: str, *, single_line: bool) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     ascii_only = text.isascii()
     if not ascii_only:
         text = _INVISIBLE.sub("", text).replace("\u00a0", " ")
@@ -165,10 +167,9 @@ def _tidy(text: str, *, single_line: bool) -> str:
     # blanks left besides space and newline are tabs.
     spaces, text = (_ASCII_SPACES, text.replace("\t", " ")) if ascii_only else (_SPACES, text)
     text = spaces.sub(" ", text)
-    if " \n" in text or "\n " in text:
-        text = _LINE_EDGES.sub("\n", text)
-    if "\n\n\n" in text:
-        text = _BLANK_LINES.sub("\n\n", text)
+    # Every run of blanks is one space now, so one replace per side strips all line edges.
+    text = text.replace(" \n", "\n").replace("\n ", "\n")
+    text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 

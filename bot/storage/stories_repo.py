@@ -1,6 +1,7 @@
 """SQL for storing normalized stories (invariants 1, 2, 4) and pruning old ones.
 
-Per fetched document, in one transaction and with two lookups:
+Per fetched document (or per batch of documents of different feeds, see ``store_many``), in
+one transaction and with two lookups:
 
 1. every candidate key of the document's items in ``story_keys`` for this feed, joined to the
    story's content hash. An item's own key comes first, then the guid, link and hash keys that
@@ -24,14 +25,15 @@ is logged and skipped (and tried again on the next poll), and one odd item never
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import delete, exists, insert, select, text, update
+from sqlalchemy import Table, delete, exists, insert, select, text, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,6 +48,32 @@ log = logging.getLogger(__name__)
 _CHUNK = 500  # bound parameters per IN (...): well under SQLite's and asyncpg's limits
 _URL_MAX = 2048
 _T = TypeVar("_T")
+# Core tables, not the ORM entities: ORM bulk inserts re-map every row's attributes, which
+# cost more than the database's own work on a cold ingest of 20,000 stories.
+_STORIES = cast(Table, Story.__table__)
+_KEYS = cast(Table, StoryKey.__table__)
+_TAGS = cast(Table, StoryTag.__table__)
+
+_KNOWN_COLUMNS = """
+    SELECT k.feed_id, k."key", k.story_id, s.content_hash, s.feed_id, s.canonical_url
+"""
+_KNOWN_SQLITE = text(
+    _KNOWN_COLUMNS
+    + """
+    FROM json_each(:wanted) AS w
+    JOIN story_keys AS k
+      ON k.feed_id = json_extract(w.value, '$[0]') AND k."key" = json_extract(w.value, '$[1]')
+    LEFT JOIN stories AS s ON s.id = k.story_id
+    """
+)
+_KNOWN_POSTGRES = text(
+    _KNOWN_COLUMNS
+    + """
+    FROM unnest(CAST(:feed_ids AS BIGINT[]), CAST(:keys AS TEXT[])) AS w(feed_id, "key")
+    JOIN story_keys AS k ON k.feed_id = w.feed_id AND k."key" = w."key"
+    LEFT JOIN stories AS s ON s.id = k.story_id
+    """
+)
 
 
 def _refused(exc: BaseException) -> bool:
@@ -80,23 +108,41 @@ class StoreResult:
     new_ids: tuple[int, ...] = ()
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One fetched document of one feed, as ``store_many`` takes it."""
+
+    feed_id: int
+    stories: Sequence[NormalizedStory]
+    now: datetime
+    # Search text per story (parallel to ``stories``), e.g. from the parser workers.
+    search: Sequence[SearchText] | None = None
+    # The feed's first successful fetch: new stories are archived, never announced.
+    backfill: bool = False
+
+
+# eq=False: items are hashed by identity, so the ids they are given can be keyed by item.
+@dataclass(slots=True, eq=False)
 class _Item:
-    """What storing one item of the document writes."""
+    """What storing one item of a document writes."""
 
     index: int  # position in the document (and in the search texts)
     story: NormalizedStory
     outcome: str  # NEW | UPDATED | UNCHANGED | LINKED
     target: int | None = None  # the existing story it is (None: inserted here, or a tombstone)
-    joins: int | None = None  # or: the index of the item of this document that inserts it
+    joins: _Item | None = None  # or: the NEW item (of this batch) that inserts its story
     add_key: bool = False  # a story_keys row for story.key (NEW items always get one)
     canonical: str | None = None  # UPDATED: the canonical URL to write
+    previous: str | None = None  # UPDATED: the canonical URL the story had
 
 
-@dataclass
+@dataclass(eq=False)
 class _Plan:
+    doc: Document
+    texts: list[SearchText]
     items: list[_Item] = field(default_factory=list)  # the items that write something
     unchanged: int = 0  # known items with nothing to write
+    updating: set[int] = field(default_factory=set)  # one update per story, the first item's
 
 
 class _Known(NamedTuple):  # a NamedTuple: one per known key on every store, cheap to build
@@ -104,6 +150,16 @@ class _Known(NamedTuple):  # a NamedTuple: one per known key on every store, che
     digest: str | None
     owner: int | None
     canonical: str | None
+
+
+class _Holder(NamedTuple):
+    """The story holding a canonical URL: stored, or to be inserted by an earlier document of
+    the same batch (``item``)."""
+
+    story_id: int | None
+    digest: str | None
+    owner: int
+    item: _Item | None = None
 
 
 def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
@@ -148,12 +204,25 @@ def _oldest_first(items: list[_Item]) -> list[_Item]:
     return sorted(items, key=lambda it: (it.story.published_at, -it.index))
 
 
-def _key_target(item: _Item, id_of: dict[int, int]) -> int | None:
+def _inserts(plan: _Plan) -> list[_Item]:
+    return _oldest_first([it for it in plan.items if it.outcome == NEW])
+
+
+def _key_target(item: _Item, id_of: dict[_Item, int]) -> int | None:
     if item.outcome == NEW:
-        return id_of[item.index]
+        return id_of[item]
     if item.joins is not None:
         return id_of[item.joins]
     return item.target
+
+
+def _key_row(plan: _Plan, item: _Item, id_of: dict[_Item, int]) -> dict[str, Any]:
+    return {
+        "feed_id": plan.doc.feed_id,
+        "key": item.story.key,
+        "story_id": _key_target(item, id_of),
+        "first_seen_at": plan.doc.now,
+    }
 
 
 def _result(plan: _Plan, written: list[_Item], new_ids: list[int]) -> StoreResult:
@@ -167,12 +236,36 @@ def _result(plan: _Plan, written: list[_Item], new_ids: list[int]) -> StoreResul
     )
 
 
+def _texts(doc: Document) -> list[SearchText]:
+    if doc.search is None:
+        return [search_text_for(s) for s in doc.stories]
+    if len(doc.search) != len(doc.stories):
+        raise ValueError("search must be parallel to stories")
+    return list(doc.search)
+
+
 async def _open_for_savepoints(s: AsyncSession) -> None:
     """pysqlite begins its transaction lazily, at the first write. A SAVEPOINT before that
     opens a transaction of its own, which RELEASE then commits: atomicity gone. A no-op write
     makes it begin the real one first. PostgreSQL needs nothing."""
     if s.get_bind().dialect.name == "sqlite":
         await s.execute(text("DELETE FROM story_keys WHERE 0"))
+
+
+def _publish(plan: _Plan, holders: dict[str, _Holder]) -> None:
+    """What a planned document does to canonical URLs, for the documents planned after it:
+    the URLs its new stories take, and those its updates give up or move to."""
+    owner = plan.doc.feed_id
+    for it in plan.items:
+        if it.outcome == NEW:
+            url = _url(it.story.canonical_url)
+            if url is not None:
+                holders[url] = _Holder(None, it.story.content_hash, owner, it)
+        elif it.outcome == UPDATED:
+            if it.previous is not None and it.previous != it.canonical:
+                holders.pop(it.previous, None)
+            if it.canonical is not None:
+                holders[it.canonical] = _Holder(it.target, it.story.content_hash, owner)
 
 
 class StoriesRepository:
@@ -192,55 +285,147 @@ class StoriesRepository:
         is the precomputed search text, e.g. from the parser workers. ``backfill``: this is
         the feed's first successful fetch, so its new stories are archived and searchable but
         never announced (invariant 3; briefs skip ``stories.backfill``)."""
-        if not stories:
+        return await self._store_one(Document(feed_id, stories, now, search, backfill))
+
+    async def store_many(self, docs: Sequence[Document]) -> list[StoreResult | Exception]:
+        """Documents of different feeds in one transaction, each with the outcome it would
+        have had stored on its own right after the ones before it (an article two of them
+        carry is inserted by the first and linked by the second). A batch costs a handful of
+        statements where a document costs a handful each: what a cold ingest of a thousand
+        feeds spends its time on.
+
+        Returns each document's result, or the exception that stopped it. When the database
+        refuses a row of the batch, every document is stored again on its own (``store``), so
+        an odd item or a race with another worker costs its document a retry and nothing more.
+        Any other error (locked, disconnected) is every document's: trying each one again
+        would only wait that many times longer for the same answer.
+        """
+        results: list[StoreResult | Exception] = [StoreResult() for _ in docs]
+        todo: list[int] = []
+        for i, doc in enumerate(docs):
+            try:
+                _texts(doc)
+            except ValueError as exc:
+                results[i] = exc
+                continue
+            if doc.stories:
+                todo.append(i)
+        if len({docs[i].feed_id for i in todo}) != len(todo) or len(todo) <= 1:
+            # Two documents of one feed see each other's keys: plain order is simplest.
+            for i in todo:
+                results[i] = await self._store_one_or_error(docs[i])
+            return results
+        try:
+            async with self.sessions.begin() as s:
+                # Before any id is drawn: the brief planner waits for us (see locks.py).
+                await story_writes_shared(s)
+                plans = await self._plan(s, [docs[i] for i in todo])
+                stored = await self._write(s, plans)
+        except Exception as exc:
+            if not _refused(exc):
+                for i in todo:
+                    results[i] = exc
+                return results
+            log.info(
+                "story batch refused (raced another worker?); storing its documents one by one",
+                extra={"documents": len(todo), "error": _why(exc)},
+            )
+            for i in todo:
+                results[i] = await self._store_one_or_error(docs[i])
+            return results
+        for i, result in zip(todo, stored, strict=True):
+            results[i] = result
+        return results
+
+    async def _store_one_or_error(self, doc: Document) -> StoreResult | Exception:
+        try:
+            return await self.store(
+                doc.feed_id, doc.stories, doc.now, search=doc.search, backfill=doc.backfill
+            )
+        except Exception as exc:
+            return exc
+
+    async def _store_one(self, doc: Document) -> StoreResult:
+        if not doc.stories:
             return StoreResult()
-        if search is not None and len(search) != len(stories):
-            raise ValueError("search must be parallel to stories")
-        texts = list(search) if search is not None else [search_text_for(s) for s in stories]
+        _texts(doc)  # fail early on a mismatched search, before any SQL
         for attempt in (1, 2):
             try:
                 async with self.sessions.begin() as s:
                     # Before any id is drawn: the brief planner waits for us (see locks.py).
                     await story_writes_shared(s)
-                    plan = await self._plan(s, feed_id, stories)
+                    [plan] = await self._plan(s, [doc])
                     if attempt == 1:
-                        return await self._write(s, feed_id, plan, texts, now, backfill)
+                        return (await self._write(s, [plan]))[0]
                     # Planned again, so a race with another worker is resolved by now: the
                     # batch again, then, if the database still refuses it, item by item.
                     await _open_for_savepoints(s)
                     try:
                         async with s.begin_nested():
-                            return await self._write(s, feed_id, plan, texts, now, backfill)
+                            return (await self._write(s, [plan]))[0]
                     except Exception as exc:
                         if not _refused(exc):
                             raise
                         log.warning(
                             "story batch refused; storing item by item",
-                            extra={"feed": feed_id, "error": _why(exc)},
+                            extra={"feed": doc.feed_id, "error": _why(exc)},
                         )
-                    return await self._write_each(s, feed_id, plan, texts, now, backfill)
+                    return await self._write_each(s, plan)
             except Exception as exc:
                 if attempt == 2 or not _refused(exc):
                     raise
                 log.info(
                     "story store refused (raced another worker?); planning again",
-                    extra={"feed": feed_id, "error": _why(exc)},
+                    extra={"feed": doc.feed_id, "error": _why(exc)},
                 )
         raise AssertionError("unreachable")
 
     # -- planning -----------------------------------------------------------------------------
 
-    async def _plan(
-        self, s: AsyncSession, feed_id: int, stories: Sequence[NormalizedStory]
-    ) -> _Plan:
-        plan = _Plan()
-        candidates = [candidate_keys(st) for st in stories]
+    async def _plan(self, s: AsyncSession, docs: Sequence[Document]) -> list[_Plan]:
+        """Plans for documents of distinct feeds: two lookups for all of them, then each
+        document planned in order against what the ones before it will have written."""
+        plans: list[_Plan] = []
+        wanted: list[list[tuple[int, NormalizedStory, tuple[str, ...]]]] = []
+        for doc in docs:
+            plan = _Plan(doc, _texts(doc))
+            plans.append(plan)
+            wanted.append(self._wanted(plan))
+
+        pairs = [
+            (plan.doc.feed_id, key)
+            for plan, doc_wanted in zip(plans, wanted, strict=True)
+            for _, _, keys in doc_wanted
+            for key in keys
+        ]
+        known = await self._known(s, pairs)
+        fresh: list[list[tuple[int, NormalizedStory]]] = []
+        moves: list[list[_Item]] = []
+        for plan, doc_wanted in zip(plans, wanted, strict=True):
+            doc_fresh, doc_moves = self._by_key(plan, doc_wanted, known)
+            fresh.append(doc_fresh)
+            moves.append(doc_moves)
+
+        urls = {u for doc_fresh in fresh for _, st in doc_fresh if (u := _url(st.canonical_url))}
+        urls.update(
+            u for doc_moves in moves for it in doc_moves if (u := _url(it.story.canonical_url))
+        )
+        holders = await self._holders(s, urls)
+        for plan, doc_fresh, doc_moves in zip(plans, fresh, moves, strict=True):
+            self._by_url(plan, doc_fresh, doc_moves, holders)
+            _publish(plan, holders)
+        return plans
+
+    def _wanted(self, plan: _Plan) -> list[tuple[int, NormalizedStory, tuple[str, ...]]]:
+        """The items to look up, each with its candidate keys (a repeated key: first item)."""
+        feed_id = plan.doc.feed_id
+        candidates = [candidate_keys(st) for st in plan.doc.stories]
         # A candidate two items share identifies neither (a guid repeated in the document).
         # candidate_keys lists each key of one item once.
         shared = Counter(key for keys in candidates for key in keys)
         wanted: list[tuple[int, NormalizedStory, tuple[str, ...]]] = []
         taken: set[str] = set()
-        for index, (story, keys) in enumerate(zip(stories, candidates, strict=True)):
+        for index, (story, keys) in enumerate(zip(plan.doc.stories, candidates, strict=True)):
             if story.key in taken:
                 # story_keys holds one row per (feed, key): the first item keeps the key.
                 log.info(
@@ -253,46 +438,68 @@ class StoriesRepository:
             if len(keys) > 1:
                 keys = (keys[0], *[k for k in keys[1:] if shared[k] == 1])
             wanted.append((index, story, keys))
+        return wanted
 
-        known: dict[str, _Known] = {}
-        lookup = list({key: None for _, _, keys in wanted for key in keys})
-        for part in _chunks(lookup):
-            found_rows = await s.execute(
-                select(
-                    StoryKey.key,
-                    StoryKey.story_id,
-                    Story.content_hash,
-                    Story.feed_id,
-                    Story.canonical_url,
-                )
-                .outerjoin(Story, Story.id == StoryKey.story_id)
-                .where(StoryKey.feed_id == feed_id, StoryKey.key.in_(part))
-            )
-            for key, sid, digest, owner, canonical in found_rows.all():
-                known[key] = _Known(sid, digest, owner, canonical)
+    async def _known(
+        self, s: AsyncSession, pairs: list[tuple[int, str]]
+    ) -> dict[tuple[int, str], _Known]:
+        """``story_keys`` rows (with their story's hash, owner and URL) for (feed, key) pairs.
 
-        updating: set[int] = set()  # one update per story, the first item's
-        moves: list[_Item] = []  # updates whose canonical URL changes
+        The pairs travel as one parameter (a JSON array on SQLite, two arrays on PostgreSQL)
+        joined to the primary key, so both backends look each pair up in the index. Not
+        ``feed_id IN (..) AND key IN (..)``: that probes every feed with every key. Not a
+        VALUES list either: SQLAlchemy builds and compiles a bound parameter per value, which
+        cost more than the rest of planning a batch."""
+        known: dict[tuple[int, str], _Known] = {}
+        sqlite = s.get_bind().dialect.name == "sqlite"
+        for part in _chunks(list(dict.fromkeys(pairs))):
+            if sqlite:
+                params: dict[str, Any] = {"wanted": json.dumps(part)}
+                statement = _KNOWN_SQLITE
+            else:
+                params = {"feed_ids": [f for f, _ in part], "keys": [k for _, k in part]}
+                statement = _KNOWN_POSTGRES
+            rows = await s.execute(statement, params)
+            for fid, key, sid, digest, owner, canonical in rows.all():
+                known[(fid, key)] = _Known(sid, digest, owner, canonical)
+        return known
+
+    def _by_key(
+        self,
+        plan: _Plan,
+        wanted: list[tuple[int, NormalizedStory, tuple[str, ...]]],
+        known: dict[tuple[int, str], _Known],
+    ) -> tuple[list[tuple[int, NormalizedStory]], list[_Item]]:
+        """Items known by one of their keys; returns the unknown ones and the updates whose
+        canonical URL changes (both settled by URL next)."""
+        feed_id = plan.doc.feed_id
+        moves: list[_Item] = []
         fresh: list[tuple[int, NormalizedStory]] = []
         for index, story, looked_up in wanted:
-            hit = story.key if story.key in known else None
+            hit = story.key if (feed_id, story.key) in known else None
             if hit is None:
-                hit = next((key for key in looked_up[1:] if key in known), None)
+                hit = next((key for key in looked_up[1:] if (feed_id, key) in known), None)
             if hit is None:
                 fresh.append((index, story))
                 continue
-            found = known[hit]
+            found = known[(feed_id, hit)]
             other_key = hit != story.key  # known by a key another document gave it
             sid = found.story_id
             if (
                 sid is not None
                 and found.owner == feed_id
                 and found.digest != story.content_hash
-                and sid not in updating
+                and sid not in plan.updating
             ):
-                updating.add(sid)
+                plan.updating.add(sid)
                 item = _Item(
-                    index, story, UPDATED, target=sid, add_key=other_key, canonical=found.canonical
+                    index,
+                    story,
+                    UPDATED,
+                    target=sid,
+                    add_key=other_key,
+                    canonical=found.canonical,
+                    previous=found.canonical,
                 )
                 plan.items.append(item)
                 if _url(story.canonical_url) not in (None, found.canonical):
@@ -304,10 +511,10 @@ class StoriesRepository:
                 plan.items.append(_Item(index, story, UNCHANGED, target=sid, add_key=True))
             else:
                 plan.unchanged += 1
+        return fresh, moves
 
-        urls = {u for _, st in fresh if (u := _url(st.canonical_url))}
-        urls.update(u for it in moves if (u := _url(it.story.canonical_url)))
-        by_url: dict[str, tuple[int, str, int]] = {}
+    async def _holders(self, s: AsyncSession, urls: set[str]) -> dict[str, _Holder]:
+        holders: dict[str, _Holder] = {}
         for part in _chunks(sorted(urls)):
             rows = await s.execute(
                 select(Story.canonical_url, Story.id, Story.content_hash, Story.feed_id).where(
@@ -316,14 +523,23 @@ class StoriesRepository:
             )
             for hit_url, hit_id, hit_digest, hit_owner in rows.all():
                 if hit_url is not None and hit_id is not None:
-                    by_url[hit_url] = (hit_id, hit_digest, hit_owner)
+                    holders[hit_url] = _Holder(hit_id, hit_digest, hit_owner)
+        return holders
 
+    def _by_url(
+        self,
+        plan: _Plan,
+        fresh: list[tuple[int, NormalizedStory]],
+        moves: list[_Item],
+        holders: dict[str, _Holder],
+    ) -> None:
+        feed_id = plan.doc.feed_id
         claimed: dict[str, _Item] = {}  # canonical URL -> the item that gives a story it
         for item in moves:
             url = _url(item.story.canonical_url)
             assert url is not None
-            holder = by_url.get(url)
-            if (holder is not None and holder[0] != item.target) or url in claimed:
+            holder = holders.get(url)
+            if (holder is not None and holder.story_id != item.target) or url in claimed:
                 # The unique canonical URL is another story's: keep the old one.
                 log.info(
                     "updated story keeps its canonical URL: the new one is another story's",
@@ -334,22 +550,42 @@ class StoriesRepository:
             claimed[url] = item
         for index, story in fresh:
             url = _url(story.canonical_url)
-            if url is not None and url in by_url:
-                hit_id, hit_digest, hit_owner = by_url[url]
-                if hit_owner != feed_id:
-                    plan.items.append(_Item(index, story, LINKED, target=hit_id, add_key=True))
-                elif hit_digest != story.content_hash and hit_id not in updating:
-                    updating.add(hit_id)
+            holder = holders.get(url) if url is not None else None
+            if holder is not None:
+                if holder.owner != feed_id:
                     plan.items.append(
-                        _Item(index, story, UPDATED, target=hit_id, add_key=True, canonical=url)
+                        _Item(
+                            index,
+                            story,
+                            LINKED,
+                            target=holder.story_id,
+                            joins=holder.item,
+                            add_key=True,
+                        )
+                    )
+                elif holder.digest != story.content_hash and holder.story_id not in plan.updating:
+                    assert holder.story_id is not None  # only other feeds' items are pending
+                    plan.updating.add(holder.story_id)
+                    plan.items.append(
+                        _Item(
+                            index,
+                            story,
+                            UPDATED,
+                            target=holder.story_id,
+                            add_key=True,
+                            canonical=url,
+                            previous=url,
+                        )
                     )
                 else:
-                    plan.items.append(_Item(index, story, UNCHANGED, target=hit_id, add_key=True))
+                    plan.items.append(
+                        _Item(index, story, UNCHANGED, target=holder.story_id, add_key=True)
+                    )
                 continue
             if url is not None and url in claimed:
                 # Two keys, one article in the same document: link the second to the first.
                 first = claimed[url]
-                joins = first.index if first.outcome == NEW else None
+                joins = first if first.outcome == NEW else None
                 plan.items.append(
                     _Item(index, story, UNCHANGED, target=first.target, joins=joins, add_key=True)
                 )
@@ -358,59 +594,39 @@ class StoriesRepository:
             if url is not None:
                 claimed[url] = item
             plan.items.append(item)
-        return plan
 
     # -- writing ------------------------------------------------------------------------------
 
-    async def _write(
-        self,
-        s: AsyncSession,
-        feed_id: int,
-        plan: _Plan,
-        texts: list[SearchText],
-        now: datetime,
-        backfill: bool,
-    ) -> StoreResult:
-        """The whole plan in a few statements (the usual case)."""
-        inserts = _oldest_first([it for it in plan.items if it.outcome == NEW])
-        ids = await self._insert(s, feed_id, inserts, texts, now, backfill)
-        id_of = {it.index: sid for it, sid in zip(inserts, ids, strict=True)}
+    async def _write(self, s: AsyncSession, plans: list[_Plan]) -> list[StoreResult]:
+        """The plans in a few statements (the usual case). Updates first: a document planned
+        after another may insert a URL the other's update gives up."""
+        for plan in plans:
+            for it in plan.items:
+                if it.outcome == UPDATED:
+                    await self._update(s, plan, it)
+        inserts = [(plan, it) for plan in plans for it in _inserts(plan)]
+        ids = await self._insert(s, inserts)
+        id_of = {it: sid for (_, it), sid in zip(inserts, ids, strict=True)}
         key_rows = [
-            {
-                "feed_id": feed_id,
-                "key": it.story.key,
-                "story_id": _key_target(it, id_of),
-                "first_seen_at": now,
-            }
+            _key_row(plan, it, id_of)
+            for plan in plans
             for it in plan.items
             if it.outcome == NEW or it.add_key
         ]
         if key_rows:
-            await s.execute(insert(StoryKey), key_rows)
-        tag_rows = [
-            {"story_id": id_of[it.index], "tag": t} for it in inserts for t in _tags(it.story)
-        ]
+            await s.execute(insert(_KEYS), key_rows)
+        tag_rows = [{"story_id": id_of[it], "tag": t} for _, it in inserts for t in _tags(it.story)]
         if tag_rows:
-            await s.execute(insert(StoryTag), tag_rows)
-        for it in plan.items:
-            if it.outcome == UPDATED:
-                await self._update(s, it, texts, now)
-        return _result(plan, plan.items, ids)
+            await s.execute(insert(_TAGS), tag_rows)
+        return [_result(plan, plan.items, [id_of[it] for it in _inserts(plan)]) for plan in plans]
 
-    async def _write_each(
-        self,
-        s: AsyncSession,
-        feed_id: int,
-        plan: _Plan,
-        texts: list[SearchText],
-        now: datetime,
-        backfill: bool,
-    ) -> StoreResult:
+    async def _write_each(self, s: AsyncSession, plan: _Plan) -> StoreResult:
         """The plan item by item, each under a savepoint: what the database refuses is skipped
         (and logged); the rest is stored. Call _open_for_savepoints first."""
-        inserts = _oldest_first([it for it in plan.items if it.outcome == NEW])
+        feed_id = plan.doc.feed_id
+        inserts = _inserts(plan)
         others = [it for it in plan.items if it.outcome != NEW]
-        id_of: dict[int, int] = {}
+        id_of: dict[_Item, int] = {}
         written: list[_Item] = []
         for it in [*inserts, *others]:
             if it.joins is not None and it.joins not in id_of:
@@ -422,27 +638,19 @@ class StoriesRepository:
             try:
                 async with s.begin_nested():
                     if it.outcome == NEW:
-                        [sid] = await self._insert(s, feed_id, [it], texts, now, backfill)
-                        id_of[it.index] = sid
+                        [sid] = await self._insert(s, [(plan, it)])
+                        id_of[it] = sid
                         tags = [{"story_id": sid, "tag": t} for t in _tags(it.story)]
                         if tags:
-                            await s.execute(insert(StoryTag), tags)
+                            await s.execute(insert(_TAGS), tags)
                     if it.outcome == NEW or it.add_key:
-                        await s.execute(
-                            insert(StoryKey),
-                            {
-                                "feed_id": feed_id,
-                                "key": it.story.key,
-                                "story_id": _key_target(it, id_of),
-                                "first_seen_at": now,
-                            },
-                        )
+                        await s.execute(insert(_KEYS), _key_row(plan, it, id_of))
                     if it.outcome == UPDATED:
-                        await self._update(s, it, texts, now)
+                        await self._update(s, plan, it)
             except Exception as exc:
                 if not _refused(exc):
                     raise
-                id_of.pop(it.index, None)
+                id_of.pop(it, None)
                 log.warning(
                     "story skipped: the database refused it",
                     extra={
@@ -454,29 +662,21 @@ class StoriesRepository:
                 )
                 continue
             written.append(it)
-        new_ids = [id_of[it.index] for it in inserts if it.index in id_of]
+        new_ids = [id_of[it] for it in inserts if it in id_of]
         return _result(plan, written, new_ids)
 
-    async def _insert(
-        self,
-        s: AsyncSession,
-        feed_id: int,
-        items: list[_Item],
-        texts: list[SearchText],
-        now: datetime,
-        backfill: bool,
-    ) -> list[int]:
+    async def _insert(self, s: AsyncSession, items: list[tuple[_Plan, _Item]]) -> list[int]:
         """Story rows for ``items`` (in that order); their ids in the same order."""
         if not items:
             return []
         rows = [
             {
-                **_columns(it.story, texts[it.index], now),
-                "feed_id": feed_id,
-                "first_seen_at": now,
-                "backfill": backfill,
+                **_columns(it.story, plan.texts[it.index], plan.doc.now),
+                "feed_id": plan.doc.feed_id,
+                "first_seen_at": plan.doc.now,
+                "backfill": plan.doc.backfill,
             }
-            for it in items
+            for plan, it in items
         ]
         ids: list[int] = []
         sqlite = s.get_bind().dialect.name == "sqlite"
@@ -484,35 +684,31 @@ class StoriesRepository:
             # SQLAlchemy can only keep RETURNING in parameter order on SQLite by inserting
             # row by row. Not needed there: one writer holds the lock, and a multi-row VALUES
             # hands out rowids in order, so the sorted ids ARE the parameter order.
-            # render_nulls: otherwise the ORM drops None columns and splits the batch
-            # whenever image/author presence alternates.
-            stmt = insert(Story).execution_options(render_nulls=True)
+            stmt = insert(_STORIES)
             if sqlite:
-                result = await s.execute(stmt.returning(Story.id), list(part))
+                result = await s.execute(stmt.returning(_STORIES.c.id), list(part))
                 ids.extend(sorted(int(x) for x in result.scalars().all()))
             else:
                 result = await s.execute(
-                    stmt.returning(Story.id, sort_by_parameter_order=True), list(part)
+                    stmt.returning(_STORIES.c.id, sort_by_parameter_order=True), list(part)
                 )
                 ids.extend(int(x) for x in result.scalars().all())
         return ids
 
-    async def _update(
-        self, s: AsyncSession, item: _Item, texts: list[SearchText], now: datetime
-    ) -> None:
+    async def _update(self, s: AsyncSession, plan: _Plan, item: _Item) -> None:
         assert item.target is not None
-        values = _columns(item.story, texts[item.index], now)
-        values["canonical_url"] = item.canonical
+        row = _columns(item.story, plan.texts[item.index], plan.doc.now)
+        row["canonical_url"] = item.canonical
         await s.execute(
             update(Story)
             .where(Story.id == item.target)
-            .values(**values)
+            .values(**row)
             .execution_options(synchronize_session=False)
         )
         await s.execute(delete(StoryTag).where(StoryTag.story_id == item.target))
         tags = [{"story_id": item.target, "tag": t} for t in _tags(item.story)]
         if tags:
-            await s.execute(insert(StoryTag), tags)
+            await s.execute(insert(_TAGS), tags)
 
     # -- retention ----------------------------------------------------------------------------
 

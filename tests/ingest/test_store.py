@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import func, select, text
@@ -15,7 +15,7 @@ from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
 from bot.core.normalize import normalize_feed
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Bookmark, Story, StoryKey, StoryTag
-from bot.storage.stories_repo import StoreResult, StoriesRepository
+from bot.storage.stories_repo import Document, StoreResult, StoriesRepository
 from tests.ingest.dbhelpers import T0, make_feed, story
 
 
@@ -446,3 +446,167 @@ async def test_candidate_shared_by_two_items_identifies_neither(repos, sessions)
     doc = _doc(_item("b", guid="urn:shared"), _item("c", guid="urn:shared"))
     result = await stories.store(feed.id, doc, T0 + timedelta(days=2))
     assert (result.new, result.unchanged) == (2, 0)
+
+
+# -- several feeds' documents in one transaction (store_many) ------------------------------------
+
+
+def _scenario(prefix: str) -> tuple[list[list[NormalizedStory]], list[list[NormalizedStory]]]:
+    """(what three feeds A, B, C already hold, their next documents): every way one document
+    of a batch can depend on an earlier one."""
+    p = f"https://{prefix}.example"
+
+    def s(key: str, url: str, **kw: Any) -> NormalizedStory:
+        return story(f"{prefix}-{key}", canonical=f"{p}/{url}", title=kw.pop("title", key), **kw)
+
+    old = T0 - timedelta(days=1)
+    before = [
+        [s("a1", "1", published=old), s("a2", "2", published=old), s("a3", "3", published=old)],
+        [s("b1", "b1", published=old)],
+        [],
+    ]
+    after = [
+        [
+            s("a1", "1", published=old),  # unchanged
+            s("a2", "2-moved", title="a2 moved", published=old),  # edited, gives up /2
+            s("a3", "3", title="a3 edited", published=old),  # edited in place
+            s("a4", "new", published=T0 - timedelta(hours=2)),
+            s("a5", "shared", tags=("x",), published=T0 - timedelta(hours=3)),
+        ],
+        [
+            s("b1", "b1", published=old),  # unchanged
+            s("b2", "shared"),  # A inserts it in this batch: linked
+            s("b3", "2", published=T0 - timedelta(hours=4)),  # A gave it up: new
+            s("b4", "2-moved"),  # A's story moved there: linked
+            s("b5", "b5", tags=("y", "Y"), published=T0 - timedelta(hours=5)),
+        ],
+        [
+            s("c1", "b5"),  # B inserts it in this batch: linked
+            s("c2", "1"),  # A's old story: linked
+            s("c3", "c3"),
+        ],
+    ]
+    return before, after
+
+
+async def _snapshot(sessions, feed_ids: list[int], results: list[StoreResult]) -> Any:
+    """The database as seen from these feeds, with ids replaced by titles (order kept)."""
+    role = {fid: i for i, fid in enumerate(feed_ids)}
+    async with sessions() as s:
+        rows = (
+            await s.execute(
+                select(Story.id, Story.title, Story.canonical_url, Story.feed_id, Story.backfill)
+                .where(Story.feed_id.in_(feed_ids))
+                .order_by(Story.id)
+            )
+        ).all()
+        title = {sid: t for sid, t, *_ in rows}
+        keys = (
+            await s.execute(
+                select(StoryKey.feed_id, StoryKey.key, StoryKey.story_id).where(
+                    StoryKey.feed_id.in_(feed_ids)
+                )
+            )
+        ).all()
+        tags = (await s.execute(select(StoryTag.story_id, StoryTag.tag))).all()
+    host = (rows[0][2] or "").split("/")[2]
+    return (
+        [(t, (url or "").replace(host, "H"), role[fid], bf) for _, t, url, fid, bf in rows],
+        sorted((role[fid], key.rsplit("-", 1)[1], title.get(sid)) for fid, key, sid in keys),
+        sorted((title[sid], tag) for sid, tag in tags if sid in title),
+        [(r.new, r.updated, r.unchanged, r.linked, [title[i] for i in r.new_ids]) for r in results],
+    )
+
+
+class _OneByOneCounted(StoriesRepository):
+    """Counts documents stored on their own: store_many falls back to that when refused."""
+
+    alone = 0
+
+    async def store(self, *args: Any, **kw: Any) -> StoreResult:
+        self.alone += 1
+        return await super().store(*args, **kw)
+
+
+async def test_store_many_is_storing_the_documents_one_after_another(repos, sessions):
+    feeds, _ = repos
+    stories = _OneByOneCounted(sessions)
+    snapshots = []
+    for prefix, batched in (("one-by-one", False), ("batched", True)):
+        ids = [(await make_feed(feeds, f"{prefix}-{name}")).id for name in "abc"]
+        before, after = _scenario(prefix)
+        for fid, doc in zip(ids, before, strict=True):
+            if doc:
+                await stories.store(fid, doc, T0 - timedelta(hours=6), backfill=True)
+        later = T0 + timedelta(hours=1)
+        if batched:
+            docs = [Document(fid, doc, later) for fid, doc in zip(ids, after, strict=True)]
+            stories.alone = 0
+            results = await stories.store_many(docs)
+            assert stories.alone == 0  # one transaction, not a fallback to one by one
+        else:
+            results = [
+                await stories.store(fid, doc, later) for fid, doc in zip(ids, after, strict=True)
+            ]
+        assert all(isinstance(r, StoreResult) for r in results)
+        snapshots.append(await _snapshot(sessions, ids, cast(list[StoreResult], results)))
+    assert snapshots[1] == snapshots[0]
+    rows, keys, _, results = snapshots[1]
+    assert results == [
+        (2, 2, 1, 0, ["a5", "a4"]),
+        (2, 0, 1, 2, ["b5", "b3"]),
+        (1, 0, 0, 2, ["c3"]),
+    ]
+    assert ("a2 moved", "https://H/2-moved", 0, True) in rows
+    assert ("b3", "https://H/2", 1, False) in rows
+    assert (1, "b4", "a2 moved") in keys and (2, "c1", "b5") in keys and (1, "b2", "a5") in keys
+
+
+async def test_store_many_refused_row_costs_only_its_item(repos, sessions, backend):
+    feeds, stories = repos
+    one = await make_feed(feeds, "alpha")
+    two = await make_feed(feeds, "beta")
+    await _poison(sessions, backend, "Title bad")
+    results = await stories.store_many(
+        [
+            Document(one.id, [story("a"), story("bad"), story("b")], T0),
+            Document(two.id, [story("c", canonical="https://n.example/c")], T0),
+        ]
+    )
+    assert [(r.new, r.unchanged) for r in cast(list[StoreResult], results)] == [(2, 0), (1, 0)]
+    async with sessions() as s:
+        assert sorted(await s.scalars(select(StoryKey.key))) == ["a", "b", "c"]
+
+
+async def test_store_many_reports_errors_per_document(repos, sessions):
+    feeds, stories = repos
+    one = await make_feed(feeds, "alpha")
+    two = await make_feed(feeds, "beta")
+    three = await make_feed(feeds, "gamma")
+    results = await stories.store_many(
+        [
+            Document(one.id, [story("a")], T0, search=[]),  # not parallel to the stories
+            Document(two.id, [story("b")], T0),
+            Document(three.id, [], T0),
+            # The same feed again: planned after the first, so its item is known by then.
+            Document(two.id, [story("b"), story("d", canonical="https://n.example/d")], T0),
+        ]
+    )
+    assert isinstance(results[0], ValueError)
+    assert [(r.new, r.unchanged) for r in cast(list[StoreResult], results[1:])] == [
+        (1, 0),
+        (0, 0),
+        (1, 1),
+    ]
+
+    class Broken(StoriesRepository):
+        async def _write(self, *args: Any) -> Any:
+            raise RuntimeError("disk on fire")
+
+    four = await make_feed(feeds, "delta")
+    failed = await Broken(sessions).store_many(
+        [Document(three.id, [story("e")], T0), Document(four.id, [story("f")], T0)]
+    )
+    # Not a refused row: every document fails with it (retrying each would fail again).
+    assert [type(r) for r in failed] == [RuntimeError, RuntimeError]
+    assert await _count(sessions, Story) == 2

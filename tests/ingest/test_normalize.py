@@ -459,6 +459,9 @@ def test_long_summary_derived_from_content_is_cut_on_words():
         ("<script>evil()</script><style>.x{}</style><noscript>n</noscript>ok", "ok"),
         ("  lots   of\t\tspace \u00a0 here  ", "lots of space here"),
         ("zero\u200bwidth\ufeff", "zerowidth"),
+        # Control characters become spaces, in ASCII and in other text alike.
+        ("bell\x07and\x00nul\x7fdel\ttab", "bell and nul del tab"),
+        ("caf\u00e9\x1bescape", "caf\u00e9 escape"),
         ("<table><tr><td>a</td><td>b</td></tr></table>", "a b"),
         ("Why &lt;div&gt; is bad", "Why <div> is bad"),
         ("a < b > c", "a < b > c"),

@@ -277,8 +277,15 @@ class StoryWriter:
                 batch = self._take()
                 if not batch:
                     continue
-                async with self._writes:
-                    results = await self._stories.store_many([doc for doc, _ in batch])
+                results: list[StoreResult | Exception]
+                try:
+                    async with self._writes:
+                        results = await self._stories.store_many([doc for doc, _ in batch])
+                except Exception as exc:
+                    # store_many answers database errors per document; this is a bug. Its
+                    # batch fails (each poll ends as an internal error), the next ones go on.
+                    log.exception("story batch failed", extra={"documents": len(batch)})
+                    results = [exc] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):
                     if future.done():
                         continue
@@ -286,19 +293,12 @@ class StoryWriter:
                         future.set_exception(result)
                     else:
                         future.set_result(result)
-                batch = []
-        except BaseException as exc:
-            # A bug here or a cancelled writer: no poll may wait for a batch forever.
+        except BaseException:
+            # Cancelled (shutdown): no poll may wait for a batch forever.
             for _, future in [*batch, *self._waiting]:
-                if not future.done():
-                    if isinstance(exc, Exception):
-                        future.set_exception(exc)
-                    else:
-                        future.cancel()
+                future.cancel()
             self._waiting.clear()
-            if not isinstance(exc, Exception):
-                raise
-            log.exception("story writer failed")
+            raise
         finally:
             self._task = None
 

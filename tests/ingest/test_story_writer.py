@@ -126,3 +126,19 @@ async def test_a_cancelled_poll_is_left_out_of_the_batch():
     await first
     assert (await kept).new == 1
     assert store.batches == [[1], [3]]
+
+
+async def test_a_cancelled_writer_leaves_no_poll_waiting():
+    store = FakeStore()
+    store.gate = asyncio.Event()
+    w = writer(store)
+    polls = [asyncio.create_task(w.store(doc(i))) for i in (1, 2)]
+    await asyncio.sleep(0.01)
+    polls.append(asyncio.create_task(w.store(doc(3))))
+    await asyncio.sleep(0.01)
+    assert w._task is not None
+    w._task.cancel()  # shutdown while a batch is being written and another waits
+    done, pending = await asyncio.wait(polls, timeout=1.0)
+    assert not pending and all(p.cancelled() for p in done)
+    # A later document starts a new writer.
+    assert (await asyncio.wait_for(w.store(doc(4)), 1.0)).new == 1

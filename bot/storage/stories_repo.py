@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ _T = TypeVar("_T")
 _STORIES = cast(Table, Story.__table__)
 _KEYS = cast(Table, StoryKey.__table__)
 _TAGS = cast(Table, StoryTag.__table__)
+
+_NOT_JSON_SAFE = re.compile("[\x00\ud800-\udfff]")
+
 
 _KNOWN_COLUMNS = """
     SELECT k.feed_id, k."key", k.story_id, s.content_hash, s.feed_id, s.canonical_url
@@ -451,9 +455,29 @@ class StoriesRepository:
         VALUES list either: SQLAlchemy builds and compiles a bound parameter per value, which
         cost more than the rest of planning a batch."""
         known: dict[tuple[int, str], _Known] = {}
-        sqlite = s.get_bind().dialect.name == "sqlite"
-        for part in _chunks(list(dict.fromkeys(pairs))):
-            if sqlite:
+        unique = list(dict.fromkeys(pairs))
+        if s.get_bind().dialect.name == "sqlite":
+            # SQLite's JSON cuts a string at NUL and mangles lone surrogates, so keys holding
+            # either (normalize never makes one; other callers might) are asked for as they are.
+            odd = [pair for pair in unique if _NOT_JSON_SAFE.search(pair[1])]
+            for fid, key in odd:
+                row = (
+                    await s.execute(
+                        select(
+                            StoryKey.story_id,
+                            Story.content_hash,
+                            Story.feed_id,
+                            Story.canonical_url,
+                        )
+                        .outerjoin(Story, Story.id == StoryKey.story_id)
+                        .where(StoryKey.feed_id == fid, StoryKey.key == key)
+                    )
+                ).first()
+                if row is not None:
+                    known[(fid, key)] = _Known(*row)
+            unique = [pair for pair in unique if not _NOT_JSON_SAFE.search(pair[1])]
+        for part in _chunks(unique):
+            if s.get_bind().dialect.name == "sqlite":
                 params: dict[str, Any] = {"wanted": json.dumps(part)}
                 statement = _KNOWN_SQLITE
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
@@ -13,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
 from bot.core.normalize import normalize_feed
+from bot.storage.engine import create_engine, session_factory
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Bookmark, Story, StoryKey, StoryTag
 from bot.storage.stories_repo import Document, StoreResult, StoriesRepository
@@ -610,3 +612,23 @@ async def test_store_many_reports_errors_per_document(repos, sessions):
     # Not a refused row: every document fails with it (retrying each would fail again).
     assert [type(r) for r in failed] == [RuntimeError, RuntimeError]
     assert await _count(sessions, Story) == 2
+
+
+async def test_sqlite_key_lookup_is_exact_for_keys_json_cannot_carry(sqlite_template, tmp_path):
+    # SQLite only: PostgreSQL text cannot hold NUL at all. The batch key lookup sends keys as
+    # JSON, which SQLite cuts at NUL ("a\x00b" would find "a"); normalize never makes such a
+    # key, but the repository takes stories from anyone.
+    target = tmp_path / "nul.db"
+    shutil.copyfile(sqlite_template, target)
+    engine = create_engine(f"sqlite+aiosqlite:///{target}")
+    try:
+        sessions = session_factory(engine)
+        feeds, stories = FeedsRepository(sessions), StoriesRepository(sessions)
+        feed = await make_feed(feeds, "alpha")
+        odd = story("a\x00b", canonical="https://n.example/odd")
+        first = await stories.store(feed.id, [story("a"), odd], T0)
+        assert first.new == 2
+        again = await stories.store(feed.id, [odd], T0 + timedelta(hours=1))
+        assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+    finally:
+        await engine.dispose()

@@ -38,22 +38,46 @@ async def seed(sessions: Any, guild_id: int, channel_ids: list[int], now: dateti
     """Channels due now and three new stories each of them should get, inserted in bulk."""
     async with sessions.begin() as s:
         s.add(Guild(id=guild_id, name="bench", joined_at=now))
-        feed = Feed(key="netflix", url="https://netflix.example/feed", title="Netflix TechBlog",
-                    origin="catalog", color=0xE50914, created_at=now, next_check_at=now)
+        feed = Feed(
+            key="netflix",
+            url="https://netflix.example/feed",
+            title="Netflix TechBlog",
+            origin="catalog",
+            color=0xE50914,
+            created_at=now,
+            next_check_at=now,
+        )
         s.add(feed)
         await s.flush()
         for cid in channel_ids:
-            s.add(Subscription(guild_id=guild_id, channel_id=cid, mode="brief",
-                               timezone="Europe/Berlin", brief_time="09:00", watermark=0,
-                               next_brief_at=now - timedelta(minutes=1), all_sources=True,
-                               created_at=now, updated_at=now))
+            s.add(
+                Subscription(
+                    guild_id=guild_id,
+                    channel_id=cid,
+                    mode="brief",
+                    timezone="Europe/Berlin",
+                    brief_time="09:00",
+                    watermark=0,
+                    next_brief_at=now - timedelta(minutes=1),
+                    all_sources=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         for n in range(3):
             url = f"https://netflix.example/p/{n}"
-            story = Story(feed_id=feed.id, canonical_url=url, url=url,
-                          title=f"Scaling the brief fan-out, part {n}",
-                          summary="How one process posts to thousands of channels. " * 5,
-                          content_text="", published_at=now, first_seen_at=now, updated_at=now,
-                          content_hash="0" * 64)
+            story = Story(
+                feed_id=feed.id,
+                canonical_url=url,
+                url=url,
+                title=f"Scaling the brief fan-out, part {n}",
+                summary="How one process posts to thousands of channels. " * 5,
+                content_text="",
+                published_at=now,
+                first_seen_at=now,
+                updated_at=now,
+                content_hash="0" * 64,
+            )
             s.add(story)
             await s.flush()
             s.add(StoryKey(feed_id=feed.id, key=url, story_id=story.id, first_seen_at=now))
@@ -78,8 +102,15 @@ async def run(channels: int, rate: float, workers: int) -> dict[str, Any]:
 
     client = discord.Client(intents=discord.Intents.none())
     await client.login(fake.token)
-    publisher = Publisher(lambda: client.http, repo, Metrics(), lambda: datetime.now(UTC),
-                          owner="bench", workers=workers, pacer=RatePacer(rate, burst=1))
+    publisher = Publisher(
+        lambda: client.http,
+        repo,
+        Metrics(),
+        lambda: datetime.now(UTC),
+        owner="bench",
+        workers=workers,
+        pacer=RatePacer(rate, burst=1),
+    )
     before = len(fake.requests)
     t0 = time.perf_counter()
     while await repo.outstanding():
@@ -96,11 +127,19 @@ async def run(channels: int, rate: float, workers: int) -> dict[str, Any]:
     missing = sum(1 for n in per_channel.values() if n == 0)
     achieved = sent_requests / send_s
     result = {
-        "channels": channels, "limit_rps": 50, "pacer_rps": rate, "workers": workers,
-        "deliveries_planned": planned, "plan_s": round(plan_s, 2),
-        "requests": sent_requests, "send_s": round(send_s, 2),
-        "achieved_rps": round(achieved, 2), "share_of_limit": round(achieved / 50, 3),
-        "http_429": fake.ratelimits.count_429, "duplicates": duplicates, "missing": missing,
+        "channels": channels,
+        "limit_rps": 50,
+        "pacer_rps": rate,
+        "workers": workers,
+        "deliveries_planned": planned,
+        "plan_s": round(plan_s, 2),
+        "requests": sent_requests,
+        "send_s": round(send_s, 2),
+        "achieved_rps": round(achieved, 2),
+        "share_of_limit": round(achieved / 50, 3),
+        "http_429": fake.ratelimits.count_429,
+        "duplicates": duplicates,
+        "missing": missing,
     }
     await fake.stop()
     await engine.dispose()

@@ -58,8 +58,11 @@ def bot_settings(fake: FakeDiscord, db_url: str, tmp_path: Path, **extra: str) -
     catalog = tmp_path / "feeds.toml"
     catalog.write_text(CATALOG)
     env = {
-        "DISCORD_TOKEN": fake.token, "DISCORD_API_BASE": fake.api_base, "DATABASE_URL": db_url,
-        "TECHBRIEF_CATALOG__PATH": str(catalog), "TECHBRIEF_HTTP__ENABLED": "0",
+        "DISCORD_TOKEN": fake.token,
+        "DISCORD_API_BASE": fake.api_base,
+        "DATABASE_URL": db_url,
+        "TECHBRIEF_CATALOG__PATH": str(catalog),
+        "TECHBRIEF_HTTP__ENABLED": "0",
         "TECHBRIEF_FETCH__ALLOW_PRIVATE_NETWORKS": "1",
         "TECHBRIEF_DISCORD__REST_RATE_PER_S": "50",
     }
@@ -73,15 +76,31 @@ async def sync_catalog(services: Services) -> None:
 
     async with services.sessions.begin() as s:
         for feed in services.catalog:
-            s.add(Feed(key=feed.key, url=feed.feed_url, title=feed.name, site_url=feed.site_url,
-                       language=feed.language, color=feed.color, origin="catalog",
-                       created_at=services.clock(), next_check_at=services.clock()))
+            s.add(
+                Feed(
+                    key=feed.key,
+                    url=feed.feed_url,
+                    title=feed.name,
+                    site_url=feed.site_url,
+                    language=feed.language,
+                    color=feed.color,
+                    origin="catalog",
+                    created_at=services.clock(),
+                    next_check_at=services.clock(),
+                )
+            )
 
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    fake: FakeDiscord, db_url: str, tmp_path: Path, *, clock: Callable[[], datetime] | None = None,
-    extensions: Sequence[str] = EXTENSIONS, migrate: bool = False, with_catalog: bool = True,
+    fake: FakeDiscord,
+    db_url: str,
+    tmp_path: Path,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    extensions: Sequence[str] = EXTENSIONS,
+    migrate: bool = False,
+    with_catalog: bool = True,
     **settings_env: str,
 ) -> AsyncIterator[tuple[TechbriefBot, Services]]:
     settings = bot_settings(fake, db_url, tmp_path, **settings_env)

@@ -79,11 +79,16 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
             brief = await briefs.preview(args.channel)
             tz = sub.timezone
         else:
-            stories = await recent_stories(services.sessions, since=now - parse_span(args.since),
-                                           source_keys=args.source or ())
+            stories = await recent_stories(
+                services.sessions, since=now - parse_span(args.since), source_keys=args.source or ()
+            )
             tz = settings.brief.default_timezone
-            brief = build_brief(stories, filters=Filters(), at_local=now,
-                                per_source_cap=settings.brief.per_source_cap)
+            brief = build_brief(
+                stories,
+                filters=Filters(),
+                at_local=now,
+                per_source_cap=settings.brief.per_source_cap,
+            )
         from bot.core.render import brief_title
 
         print_brief(console, brief, tz, brief_title(brief, tz))
@@ -132,25 +137,39 @@ async def _status_line(settings: Settings, channel_id: int) -> str:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     preview = sub.add_parser(
-        "preview", help="print a brief in the terminal (no Discord token needed)",
+        "preview",
+        help="print a brief in the terminal (no Discord token needed)",
         description="Print a brief from the database. Without --channel: what a channel "
-                    "subscribed to every stored feed would get for the last 24 hours.",
+        "subscribed to every stored feed would get for the last 24 hours.",
     )
-    preview.add_argument("--channel", type=int, metavar="ID",
-                         help="that configured channel's pending brief")
-    preview.add_argument("--since", default="24h", metavar="SPAN",
-                         help="stories first stored within this span (12h, 1d, 2w; default 24h)")
-    preview.add_argument("--source", action="append", metavar="KEY",
-                         help="only this source (repeatable)")
+    preview.add_argument(
+        "--channel", type=int, metavar="ID", help="that configured channel's pending brief"
+    )
+    preview.add_argument(
+        "--since",
+        default="24h",
+        metavar="SPAN",
+        help="stories first stored within this span (12h, 1d, 2w; default 24h)",
+    )
+    preview.add_argument(
+        "--source", action="append", metavar="KEY", help="only this source (repeatable)"
+    )
     preview.add_argument("--fetch", action="store_true", help="poll the feeds first")
     preview.set_defaults(handler=cmd_preview)
 
-    brief = sub.add_parser("brief", help="deliver a channel's pending brief now over REST",
-                           description="Brief operations for operators and cron jobs.")
+    brief = sub.add_parser(
+        "brief",
+        help="deliver a channel's pending brief now over REST",
+        description="Brief operations for operators and cron jobs.",
+    )
     brief_sub = brief.add_subparsers(dest="brief_command", metavar="ACTION", required=True)
-    send = brief_sub.add_parser("send", help="deliver one channel's pending brief now",
-                                description="Deliver one configured channel's pending brief "
-                                            "now over REST (no gateway connection).")
-    send.add_argument("--channel", type=int, required=True, metavar="ID",
-                      help="the configured channel")
+    send = brief_sub.add_parser(
+        "send",
+        help="deliver one channel's pending brief now",
+        description="Deliver one configured channel's pending brief "
+        "now over REST (no gateway connection).",
+    )
+    send.add_argument(
+        "--channel", type=int, required=True, metavar="ID", help="the configured channel"
+    )
     send.set_defaults(handler=cmd_brief_send)

@@ -57,9 +57,15 @@ async def sync_commands(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
-        "sync-commands", help="register the slash commands with Discord",
+        "sync-commands",
+        help="register the slash commands with Discord",
         description="Register the slash commands with Discord (global, or one guild: instant).",
     )
-    parser.add_argument("--guild", type=int, default=None, metavar="ID",
-                        help="register in this guild only (shows up immediately)")
+    parser.add_argument(
+        "--guild",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="register in this guild only (shows up immediately)",
+    )
     parser.set_defaults(handler=sync_commands)

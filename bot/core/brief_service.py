@@ -218,8 +218,12 @@ class BriefService:
         await self.repo.set_filter(channel_id, kind, keyword)
         sub = await self.require(channel_id)
         waiting = await self.repo.pending_stories(sub)
-        return build_brief(waiting, filters=filters_of(sub), at_local=self._clock(),
-                           per_source_cap=len(waiting) or 1).total
+        return build_brief(
+            waiting,
+            filters=filters_of(sub),
+            at_local=self._clock(),
+            per_source_cap=len(waiting) or 1,
+        ).total
 
     async def stop(self, channel_id: int) -> None:
         await self.require(channel_id)

@@ -64,7 +64,8 @@ async def on_app_command_error(
         error_id = uuid.uuid4().hex[:8]
         command = interaction.command.qualified_name if interaction.command else "?"
         log.error(
-            "command failed", exc_info=getattr(error, "original", error),
+            "command failed",
+            exc_info=getattr(error, "original", error),
             extra={"error_id": error_id, "command": command},
         )
         message = (

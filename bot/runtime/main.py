@@ -106,7 +106,9 @@ async def run_bot(settings: Settings) -> int:
                 database=services.database_ok,
                 scheduler=lambda: _value(ticker.alive()),
             ),
-            services.metrics, settings.http.host, settings.http.port,
+            services.metrics,
+            settings.http.host,
+            settings.http.port,
         )
         if settings.http.enabled:
             try:

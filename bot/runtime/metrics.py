@@ -20,7 +20,9 @@ class Metrics:
             "techbrief_messages_sent", "Messages posted to Discord", ["kind"], registry=r
         )
         self.discord_requests = Counter(
-            "techbrief_discord_requests", "Discord REST responses by status class", ["status"],
+            "techbrief_discord_requests",
+            "Discord REST responses by status class",
+            ["status"],
             registry=r,
         )
         self.discord_429 = Counter(

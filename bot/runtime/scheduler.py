@@ -40,8 +40,14 @@ class Ticker:
 
         self._intervals[name] = seconds
         self._scheduler.add_job(
-            tick, "interval", seconds=seconds, id=name, name=name, max_instances=1,
-            coalesce=True, misfire_grace_time=None,
+            tick,
+            "interval",
+            seconds=seconds,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
             next_run_time=datetime.now(UTC) + timedelta(seconds=first_in),
         )
 

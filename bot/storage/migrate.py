@@ -22,8 +22,9 @@ SEARCH_COLUMNS = {"search_vector"}
 SEARCH_INDEXES = {"ix_stories_search_vector"}
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool,
-                   _compare_to: object) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, _compare_to: object
+) -> bool:
     if name is None:
         return True
     if type_ == "table" and name.startswith(SEARCH_TABLE_PREFIX):

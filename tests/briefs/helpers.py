@@ -21,29 +21,58 @@ class Clock:
         self.now += timedelta(**kw)
 
 
-async def add_feed(sessions: async_sessionmaker[AsyncSession], key: str, *,
-                   origin: str = "catalog", guild_id: int | None = None) -> int:
+async def add_feed(
+    sessions: async_sessionmaker[AsyncSession],
+    key: str,
+    *,
+    origin: str = "catalog",
+    guild_id: int | None = None,
+) -> int:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     async with sessions.begin() as s:
-        feed = Feed(key=key, url=f"https://{key}.example/feed", title=f"{key.title()} Blog",
-                    origin=origin, added_by_guild_id=guild_id, color=0x123456,
-                    created_at=now, next_check_at=now)
+        feed = Feed(
+            key=key,
+            url=f"https://{key}.example/feed",
+            title=f"{key.title()} Blog",
+            origin=origin,
+            added_by_guild_id=guild_id,
+            color=0x123456,
+            created_at=now,
+            next_check_at=now,
+        )
         s.add(feed)
         await s.flush()
         return feed.id
 
 
-async def add_story(sessions: async_sessionmaker[AsyncSession], feed_id: int, title: str, *,
-                    published: datetime | None = None, summary: str = "A summary.",
-                    tags: tuple[str, ...] = (), url: str | None = None,
-                    also_feed: int | None = None) -> int:
+async def add_story(
+    sessions: async_sessionmaker[AsyncSession],
+    feed_id: int,
+    title: str,
+    *,
+    published: datetime | None = None,
+    summary: str = "A summary.",
+    tags: tuple[str, ...] = (),
+    url: str | None = None,
+    also_feed: int | None = None,
+) -> int:
     now = published or datetime(2026, 11, 20, tzinfo=UTC)
     link = url or f"https://example.com/{abs(hash((feed_id, title)))}"
     async with sessions.begin() as s:
-        story = Story(feed_id=feed_id, canonical_url=link, url=link, title=title, summary=summary,
-                      content_text=summary, published_at=now, first_seen_at=now, updated_at=now,
-                      content_hash="0" * 64, search_title=title.lower(),
-                      search_body=summary.lower())
+        story = Story(
+            feed_id=feed_id,
+            canonical_url=link,
+            url=link,
+            title=title,
+            summary=summary,
+            content_text=summary,
+            published_at=now,
+            first_seen_at=now,
+            updated_at=now,
+            content_hash="0" * 64,
+            search_title=title.lower(),
+            search_body=summary.lower(),
+        )
         story.tags = [StoryTag(tag=t) for t in tags]
         s.add(story)
         await s.flush()

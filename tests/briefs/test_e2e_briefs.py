@@ -79,8 +79,11 @@ async def test_setup_then_exactly_one_brief_at_the_local_time(
     description = header.embeds[0]["description"]
     assert "@everyone" not in description and "\\*\\*bold\\*\\*" in description
     (thread_req,) = fake_discord.sent(THREADS)
-    thread_id = next(m.channel_id for m in fake_discord.requests
-                     if m.route == MESSAGES and m.channel_id != channel.id)
+    thread_id = next(
+        m.channel_id
+        for m in fake_discord.requests
+        if m.route == MESSAGES and m.channel_id != channel.id
+    )
     stories = fake_discord.sent(MESSAGES, channel_id=thread_id)
     assert len(stories) == 1 and len(stories[0].embeds) == 2
     buttons = [c for row in stories[0].body["components"] for c in row["components"]]
@@ -128,8 +131,9 @@ async def test_forbidden_channel_is_paused_and_others_still_get_theirs(
     assert len(bad_attempts) == 1  # paused after the first 403: no retry loop
     sub = await services.brief_service().repo.get(bad.id)
     assert sub is not None and sub.paused_reason and "403" in sub.paused_reason
-    status = await fake_discord.interact_command("brief status", {},
-                                                 member_permissions=P.MANAGE_GUILD)
+    status = await fake_discord.interact_command(
+        "brief status", {}, member_permissions=P.MANAGE_GUILD
+    )
     assert "Paused" in await answer_text(fake_discord, status)
     # The admin fixes the permissions and sets the channel up again: nothing was lost.
     fake_discord.faults.clear()
@@ -153,8 +157,9 @@ async def test_restart_mid_fanout_every_channel_exactly_once(
     clock.advance(hours=1)
     await services.brief_service().plan_due()
     repo = services.brief_service().repo
-    first = Publisher(services.require_discord, repo, services.metrics, clock, owner="first",
-                      workers=4)
+    first = Publisher(
+        services.require_discord, repo, services.metrics, clock, owner="first", workers=4
+    )
     task = asyncio.create_task(first.run_once())
     await fake_discord.wait_until(lambda: len(fake_discord.sent(MESSAGES)) >= 7, timeout=10)
     task.cancel()  # the process dies mid fan-out
@@ -189,8 +194,9 @@ async def test_admin_commands_need_manage_server(
     bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
 ) -> None:
     record = await fake_discord.interact_command(
-        "brief setup", {"channel": str(fake_discord.channel.id), "time": "09:00",
-                        "timezone": "UTC"}, member_permissions=0,
+        "brief setup",
+        {"channel": str(fake_discord.channel.id), "time": "09:00", "timezone": "UTC"},
+        member_permissions=0,
     )
     assert record.ephemeral and "Manage Server" in await answer_text(fake_discord, record)
 
@@ -199,8 +205,9 @@ async def test_bad_time_gets_a_clear_ephemeral_answer(
     bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
 ) -> None:
     record = await fake_discord.interact_command(
-        "brief setup", {"channel": str(fake_discord.channel.id), "time": "9am",
-                        "timezone": "Europe/Berlin"}, member_permissions=P.MANAGE_GUILD,
+        "brief setup",
+        {"channel": str(fake_discord.channel.id), "time": "9am", "timezone": "Europe/Berlin"},
+        member_permissions=P.MANAGE_GUILD,
     )
     assert "HH:MM" in await answer_text(fake_discord, record)
     assert record.flags is not None and record.flags & EPHEMERAL
@@ -210,8 +217,9 @@ async def test_timezone_autocomplete(
     bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
 ) -> None:
     record = await fake_discord.interact_autocomplete(
-        "brief setup", {"channel": str(fake_discord.channel.id), "time": "09:00",
-                        "timezone": "berl"}, focused="timezone",
+        "brief setup",
+        {"channel": str(fake_discord.channel.id), "time": "09:00", "timezone": "berl"},
+        focused="timezone",
     )
     assert [c["value"] for c in record.choices] == ["Europe/Berlin"]
 
@@ -226,22 +234,28 @@ async def test_sources_subscribe_unsubscribe(
     assert "`netflix`" in text and "`toss`" in text and listing.ephemeral
     await setup(fake_discord, channel.id, sources="toss")
     choices = await fake_discord.interact_autocomplete(
-        "subscribe", {"source": "net", "channel": str(channel.id)}, focused="source")
+        "subscribe", {"source": "net", "channel": str(channel.id)}, focused="source"
+    )
     assert [c["value"] for c in choices.choices] == ["netflix"]
     sub = await fake_discord.interact_command(
-        "subscribe", {"source": "netflix", "channel": str(channel.id)},
-        member_permissions=P.MANAGE_GUILD)
+        "subscribe",
+        {"source": "netflix", "channel": str(channel.id)},
+        member_permissions=P.MANAGE_GUILD,
+    )
     assert "now gets **Netflix TechBlog**" in await answer_text(fake_discord, sub)
     unsub = await fake_discord.interact_command(
-        "unsubscribe", {"source": "toss", "channel": str(channel.id)},
-        member_permissions=P.MANAGE_GUILD)
+        "unsubscribe",
+        {"source": "toss", "channel": str(channel.id)},
+        member_permissions=P.MANAGE_GUILD,
+    )
     assert "no longer gets **Toss Tech**" in await answer_text(fake_discord, unsub)
     await add_story(services.sessions, await feed_id(services, "toss"), "Toss only")
     await add_story(services.sessions, await feed_id(services, "netflix"), "Netflix only")
     brief = await services.brief_service().preview(channel.id)
     assert [s.title for s in brief.shown] == ["Netflix only"]
     denied = await fake_discord.interact_command(
-        "subscribe", {"source": "toss", "channel": str(channel.id)}, member_permissions=0)
+        "subscribe", {"source": "toss", "channel": str(channel.id)}, member_permissions=0
+    )
     assert "Manage Server" in await answer_text(fake_discord, denied)
 
 
@@ -262,8 +276,9 @@ async def test_brief_stop_asks_for_confirmation(
     nope = await fake_discord.interact_component(confirm["custom_id"], message, user=other)
     assert "Only the person" in (nope.content or "")
     assert await services.brief_service().repo.get(channel.id) is not None
-    await fake_discord.interact_component(confirm["custom_id"], message,
-                                          member_permissions=P.MANAGE_GUILD)
+    await fake_discord.interact_component(
+        confirm["custom_id"], message, member_permissions=P.MANAGE_GUILD
+    )
     await fake_discord.wait_until(lambda: bool(ask.followups), timeout=5)
     assert "Stopped the brief" in json.dumps(ask.followups[-1].payload)
     assert await services.brief_service().repo.get(channel.id) is None
@@ -281,8 +296,9 @@ async def test_deleted_channel_and_left_guild_are_cleaned_up(
     await fake_discord.dispatch("CHANNEL_DELETE", gone.payload(), guild_id=fake_discord.guild.id)
     assert await eventually(lambda: _absent(repo, gone.id))
     assert await repo.get(kept.id) is not None
-    await fake_discord.dispatch("GUILD_DELETE", {"id": str(fake_discord.guild.id)},
-                                guild_id=fake_discord.guild.id)
+    await fake_discord.dispatch(
+        "GUILD_DELETE", {"id": str(fake_discord.guild.id)}, guild_id=fake_discord.guild.id
+    )
     assert await eventually(lambda: _absent(repo, kept.id))
 
 

@@ -295,14 +295,22 @@ async def test_dst_weeks_one_brief_per_local_day(
     service = BriefService(BriefRepository(sessions), clock=clock)
     feed = await add_feed(sessions, "netflix")
     await service.repo.upsert_guild(GUILD, "Guild", None, clock())
-    await service.setup(guild_id=GUILD, channel_id=CHANNEL, time_text="02:30",
-                        timezone="Europe/Berlin", mode="brief", source_keys=None, by=1)
+    await service.setup(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        time_text="02:30",
+        timezone="Europe/Berlin",
+        mode="brief",
+        source_keys=None,
+        by=1,
+    )
     for hour in range(5 * 24):
         # A story every hour: a second firing on any day would find something to post.
         await add_story(sessions, feed, f"Story of hour {hour}")
         clock.now = start + timedelta(hours=hour, minutes=5)
         await service.plan_due()
-    days = [local_day(d.created_at, "Europe/Berlin")
-            for d in await service.repo.deliveries_for(CHANNEL)]
+    days = [
+        local_day(d.created_at, "Europe/Berlin") for d in await service.repo.deliveries_for(CHANNEL)
+    ]
     assert len(days) == len(set(days)) == 5  # one brief each local day, none skipped
     assert change_day in days

@@ -50,7 +50,10 @@ async def _serve(
 ) -> AsyncIterator[HealthServer]:
     server = HealthServer(
         HealthChecks(gateway=gateway, database=database, scheduler=scheduler),
-        Metrics(), "127.0.0.1", 0, check_timeout=CHECK_TIMEOUT,
+        Metrics(),
+        "127.0.0.1",
+        0,
+        check_timeout=CHECK_TIMEOUT,
     )
     await server.start()
     try:

@@ -65,9 +65,7 @@ class Stack:
         ):
             return resp.status, await resp.json()
 
-    async def wait_health(
-        self, status: int, timeout: float = 10.0
-    ) -> tuple[int, dict[str, Any]]:
+    async def wait_health(self, status: int, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
         """Poll /healthz until it answers `status` (it is computed on each request)."""
         deadline = time.monotonic() + timeout
         while True:

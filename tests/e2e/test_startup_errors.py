@@ -62,7 +62,6 @@ async def test_a_bad_setting_names_variable_key_value_and_reason(
     assert TOKEN not in result.output and TOKEN.rsplit(".", 1)[-1] not in result.output
 
 
-
 async def test_the_health_port_in_use_is_a_one_line_error(
     tmp_path: Path, sqlite_template: Path
 ) -> None:

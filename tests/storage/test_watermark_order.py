@@ -17,8 +17,16 @@ NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 def new_story(feed_id: int, n: int) -> Story:
     url = f"https://example.com/{n}"
-    return Story(feed_id=feed_id, canonical_url=url, url=url, title=f"S{n}", published_at=NOW,
-                 first_seen_at=NOW, updated_at=NOW, content_hash="0" * 64)
+    return Story(
+        feed_id=feed_id,
+        canonical_url=url,
+        url=url,
+        title=f"S{n}",
+        published_at=NOW,
+        first_seen_at=NOW,
+        updated_at=NOW,
+        content_hash="0" * 64,
+    )
 
 
 @pytest.mark.postgres
@@ -27,8 +35,14 @@ async def test_planner_waits_for_an_uncommitted_lower_id(pg_url: str) -> None:
     sessions = session_factory(engine)
     try:
         async with sessions.begin() as s:
-            feed = Feed(key="f", url="https://example.com/feed", title="F", origin="catalog",
-                        created_at=NOW, next_check_at=NOW)
+            feed = Feed(
+                key="f",
+                url="https://example.com/feed",
+                title="F",
+                origin="catalog",
+                created_at=NOW,
+                next_check_at=NOW,
+            )
             s.add(feed)
             await s.flush()
             feed_id = feed.id

@@ -37,7 +37,7 @@ RANK_WINDOW = 1000
 # A date filter matching at least this many stories is checked per match, not as an id set.
 WIDE_DATE_RANGE = 20_000
 # Past this many bucket lexemes in one tsquery, the rest is fetched without buckets.
-MAX_BUCKETS_PER_STEP = 256
+MAX_BUCKETS_PER_STEP = 64
 # Equal to the bucket size in migration 0002's generated column.
 PG_ID_BUCKET = 1_000
 # bm25 column weights (search_title, search_body): a title hit counts ten body hits.
@@ -168,11 +168,14 @@ class SearchRepository:
         # For this transaction only: a search is a handful of short index probes, for which
         # JIT compilation (10-50 ms whenever a bitmap scan's estimate passes jit_above_cost)
         # and parallel workers (several ms to start each) cost more than the work itself.
-        await self._run(
-            "SELECT set_config('jit', 'off', true), "
-            "set_config('max_parallel_workers_per_gather', '0', true)",
-            {},
-        )
+        # Except with a phrase: GIN cannot check word positions, so every row holding all
+        # the words is re-read, and those long scans gain from workers.
+        if not _has_phrase(query):
+            await self._run(
+                "SELECT set_config('jit', 'off', true), "
+                "set_config('max_parallel_workers_per_gather', '0', true)",
+                {},
+            )
         ids = await self._postgres_candidates(query)
         if not ids:
             return RankedIds(ids=[], scores=[], total=0)
@@ -376,10 +379,17 @@ class SearchRepository:
             del out[story_id]
 
 
+def _has_phrase(query: ParsedQuery) -> bool:
+    """Whether some term is several tokens (a quoted phrase, a CJK word of 3+ characters),
+    which PostgreSQL can only check against the row, not in the GIN index."""
+    return any(len(term.tokens) > 1 for term in (*query.terms, *query.excluded))
+
+
 def _next_step(step: int, *, scanned: int, found: int, window: int) -> int:
     """Buckets to read next: enough for the rest of the window at the density seen so far
-    (with a quarter to spare, as matches are not spread evenly), at least double the last
-    step when nothing matched yet. Past MAX_BUCKETS_PER_STEP the caller reads the rest."""
+    (with a quarter to spare, as matches are not spread evenly), never more than four
+    times the last step, and four times when nothing matched yet. Past
+    MAX_BUCKETS_PER_STEP the caller reads the rest."""
     if found == 0:
         return step * 4
     needed = (window - found) * scanned * 5 // (found * 4) + 1

@@ -583,8 +583,14 @@ async def test_postgres_search_turns_jit_and_parallel_workers_off_for_its_transa
             during = (await s.execute(text(show))).one()
             await s.commit()
             after = (await s.execute(text(show))).one()
+            await s.commit()
+            # A phrase is rechecked row by row in long scans: workers stay allowed.
+            phrase = SearchService(session_factory(engine)).parse('"numbat facts"')
+            assert len((await repo.ranked(phrase, limit=5, offset=0)).ids) == 1
+            during_phrase = (await s.execute(text(show))).one()
     finally:
         await engine.dispose()
+    assert during_phrase[1] == before[1]
     assert len(ranked.ids) == 1
     assert tuple(during) == ("off", "0")
     # Only the parallel setting can be compared afterwards: asyncpg's own type introspection

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.errors import QueryError
 from bot.core.search.service import SearchPage, SearchService
-from bot.storage import search_repo
+from bot.storage import search_postgres, search_repo, search_sqlite
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import Story, StoryKey
-from bot.storage.search_repo import PG_ID_BUCKET
+from bot.storage.search_postgres import PG_ID_BUCKET
 from tests.search.helpers import NOW, add_feed, add_story, search_fields
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -192,7 +192,7 @@ async def test_dates_absolute_and_relative(
     corpus: None, service: SearchService, wide_range: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # SQLite checks a wide date range per match and a narrow one as a set of ids: same answers.
-    monkeypatch.setattr(search_repo, "WIDE_DATE_RANGE", wide_range)
+    monkeypatch.setattr(search_sqlite, "WIDE_DATE_RANGE", wide_range)
     assert titles(await service.search("kubernetes after:7d")) == ["Kubernetes cost at scale"]
     assert titles(await service.search("kubernetes before:2w")) == ["Data mesh in practice"]
     day = (NOW - timedelta(days=3)).date().isoformat()
@@ -551,12 +551,12 @@ async def test_a_dense_match_over_hundreds_of_buckets_fills_the_window_with_the_
 
 
 def test_bucket_steps_grow_from_the_density_seen_and_at_most_fourfold() -> None:
-    assert search_repo._next_step(1, scanned=1, found=0, window=1000) == 4
+    assert search_postgres._next_step(1, scanned=1, found=0, window=1000) == 4
     # 100 matches in 2 buckets: 900 more need 18 buckets, +25% = 23; capped at 4 x 2.
-    assert search_repo._next_step(2, scanned=2, found=100, window=1000) == 8
-    assert search_repo._next_step(16, scanned=20, found=500, window=1000) == 26
+    assert search_postgres._next_step(2, scanned=2, found=100, window=1000) == 8
+    assert search_postgres._next_step(16, scanned=20, found=500, window=1000) == 26
     # Nearly full: one more bucket is enough.
-    assert search_repo._next_step(8, scanned=10, found=999, window=1000) == 1
+    assert search_postgres._next_step(8, scanned=10, found=999, window=1000) == 1
 
 
 @pytest.mark.postgres

@@ -28,7 +28,7 @@ _PG_MAX_CHARS = 100_000
 
 # One lexeme per 1,000 ids ("#0", "#1"...): GIN can then find "the newest matches" by
 # intersecting the words with the newest buckets, without reading older rows. No user token
-# can collide: search text holds only letters and digits. (bot.storage.search_repo.PG_ID_BUCKET)
+# can collide: search text holds only letters and digits. (bot.storage.search_postgres.PG_ID_BUCKET)
 _PG_ID_BUCKET = 1_000
 
 _SQLITE_UP = [

@@ -1,0 +1,169 @@
+"""SQL pieces both full-text backends share: who may see what, and the operators' clauses.
+
+Who may see what: a server sees the stories of the shared feeds (catalog, OPML) and of the
+custom feeds it added itself, never another server's (a private feed's URL can carry a
+token); a DM sees the shared feeds only; the operator's CLI sees everything. The rule is SQL
+inside the candidate scan, so the ranking window holds the newest *visible* matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, TextClause, bindparam, or_, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.search.query import ParsedQuery
+from bot.storage.briefs_repo import SHARED
+from bot.storage.models import Feed
+from bot.storage.types import UTCDateTime
+
+
+@dataclass(frozen=True)
+class RankedIds:
+    ids: list[int]
+    scores: list[float]
+    total: int | None  # None: more than the ranking window
+
+    @classmethod
+    def of(cls, rows: Sequence[Any], found: int, *, window: int) -> RankedIds:
+        """From (id, score) rows and the number of candidates found."""
+        return cls(
+            ids=[int(r[0]) for r in rows],
+            scores=[float(r[1]) for r in rows],
+            total=found if found < window else None,
+        )
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who asks: ``guild_id`` (None: a DM, shared feeds only), or with ``all_feeds`` the
+    operator, who sees every feed (``guild_id`` is then ignored)."""
+
+    guild_id: int | None
+    all_feeds: bool = False
+
+    def feed_rule(self) -> tuple[str | None, dict[str, Any]]:
+        """The feeds this audience may see, as a condition on ``feeds AS f`` (with its
+        parameters); None for the operator, who sees them all."""
+        if self.all_feeds:
+            return None, {}
+        params: dict[str, Any] = {f"shared_{i}": origin for i, origin in enumerate(SHARED)}
+        rule = f"f.origin IN ({', '.join(f':shared_{i}' for i in range(len(SHARED)))})"
+        if self.guild_id is not None:
+            params["guild_id"] = self.guild_id
+            rule = f"({rule} OR f.added_by_guild_id = :guild_id)"
+        return rule, params
+
+    @staticmethod
+    def visible(story_id: str, rule: str | None, query: ParsedQuery) -> list[str]:
+        """The visibility rule as a WHERE clause on the row id ``story_id``: some feed linked
+        to the story in ``story_keys`` is one the audience may see. The feed ids come from
+        one uncorrelated subquery (feeds are few); each candidate costs one probe of
+        ``ix_story_keys_story_id``. Not needed with ``source:``, which applies the rule."""
+        if rule is None or query.sources:
+            return []
+        return [
+            "EXISTS (SELECT 1 FROM story_keys AS k "
+            f"WHERE k.story_id = {story_id} "
+            f"AND k.feed_id IN (SELECT f.id FROM feeds AS f WHERE {rule}))"
+        ]
+
+    def may_see(self, origin: str, added_by_guild_id: int | None) -> bool:
+        """The rule of :meth:`feed_rule`, in Python, for one feed."""
+        return (
+            self.all_feeds
+            or origin in SHARED
+            or (self.guild_id is not None and added_by_guild_id == self.guild_id)
+        )
+
+    def visible_feed(self) -> ColumnElement[bool]:
+        """The rule of :meth:`feed_rule` as an ORM condition on :class:`Feed`."""
+        shared = Feed.origin.in_(SHARED)
+        if self.guild_id is None:
+            return shared
+        return or_(shared, Feed.added_by_guild_id == self.guild_id)
+
+
+async def run(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Rows of ``sql`` with ``params``, date bounds typed as the ORM would send them."""
+    return list((await session.execute(_typed(text(sql), params), params)).all())
+
+
+@dataclass(frozen=True)
+class Where:
+    clauses: list[str]
+    needs_join: bool  # some clause reads a column of ``s`` (stories)
+
+
+def _typed(stmt: TextClause, params: dict[str, Any]) -> TextClause:
+    typed = [bindparam(name, type_=UTCDateTime()) for name in ("after", "before") if name in params]
+    return stmt.bindparams(*typed) if typed else stmt
+
+
+def _like_pattern(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def filters(
+    query: ParsedQuery,
+    *,
+    dialect: str,
+    driver_alias: str,
+    dates_by_join: bool = False,
+    feed_rule: str | None = None,
+) -> tuple[Where, dict[str, Any]]:
+    """WHERE clauses for the operators. ``driver_alias`` names the row id being scanned;
+    ``feed_rule`` (a condition on ``feeds AS f``) limits ``source:`` to visible feeds."""
+    params: dict[str, Any] = {}
+    # Conditions answerable from indexes alone (story_keys' primary key, published_at).
+    indexed: list[str] = []
+    if query.sources:
+        # A source is every feed that carries the story (story_keys), not only the one that
+        # stored it first; and only feeds the audience may see: another server's private
+        # feed key must find nothing, not even a story visible through a shared feed.
+        names = ", ".join(f":source_{i}" for i in range(len(query.sources)))
+        params |= {f"source_{i}": key for i, key in enumerate(query.sources)}
+        feeds = f"lower(f.key) IN ({names})" + (f" AND {feed_rule}" if feed_rule else "")
+        indexed.append(
+            "id IN (SELECT k.story_id FROM story_keys AS k "
+            f"WHERE k.feed_id IN (SELECT f.id FROM feeds AS f WHERE {feeds}))"
+        )
+    dates: list[str] = []
+    if query.after is not None:
+        params["after"] = query.after
+        dates.append("published_at >= :after")
+    if query.before is not None:
+        params["before"] = query.before
+        dates.append("published_at < :before")
+    clauses: list[str] = []
+    needs_join = False
+    if dates_by_join:
+        clauses.extend(f"s.{condition}" for condition in dates)
+        needs_join = bool(dates)
+    else:
+        indexed.extend(dates)
+    if indexed and dialect == "sqlite":
+        # One set of ids from an index, probed per FTS5 row (FTS5 keeps its newest-first
+        # scan); joining each match to stories instead costs a table lookup per match,
+        # and the unary + stops SQLite from turning the IN into one FTS5 seek per id.
+        subquery = f"SELECT id FROM stories WHERE {' AND '.join(indexed)}"
+        clauses.append(f"+{driver_alias}.rowid IN ({subquery})")
+    else:
+        clauses.extend(f"s.{condition}" for condition in indexed)
+    like = "LIKE" if dialect == "sqlite" else "ILIKE"  # SQLite's LIKE ignores ASCII case
+    for i, author in enumerate(query.authors):
+        params[f"author_{i}"] = _like_pattern(author)
+        clauses.append(f"s.author {like} :author_{i} ESCAPE '\\'")
+        needs_join = True
+    for i, tag in enumerate(query.tags):
+        params[f"tag_{i}"] = tag
+        clauses.append(
+            "EXISTS (SELECT 1 FROM story_tags AS t "
+            f"WHERE t.story_id = s.id AND lower(t.tag) = :tag_{i})"
+        )
+        needs_join = True
+    return Where(clauses=clauses, needs_join=needs_join), params

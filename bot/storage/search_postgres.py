@@ -1,21 +1,24 @@
-"""Ranked full-text candidates on PostgreSQL (tsvector + GIN, built by migration 0002).
+"""Ranked full-text candidates on PostgreSQL (tsvector + GIN, migrations 0002 and 0003).
 
-A GIN index has no order, so "the ``window`` newest matches" narrows by id-bucket lexemes
-that the generated column adds ("#<id // 1000>"): GIN intersects the newest buckets with the
-words, and only real matches are read from the table.
+A GIN index has no order, so "the ``window`` newest matches" narrows by id buckets that the
+generated columns carry ("#<id // 1000>" lexemes in ``search_vector``, negative numbers in
+``search_pairs``): GIN intersects the newest buckets with the words (or with a phrase's
+hashed word pairs), and only those rows are read from the table.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, text
+from sqlalchemy import BigInteger, Integer, Text, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.search.fts import tsquery_expression
 from bot.core.search.query import ParsedQuery
 from bot.storage.search_sql import Audience, RankedIds, filters, run
+from bot.storage.types import UTCDateTime
 
 # Past this many bucket lexemes in one tsquery, the rest is fetched without buckets.
 MAX_BUCKETS_PER_STEP = 64
@@ -40,14 +43,16 @@ class PostgresRanker:
         # For this transaction only: a search is a handful of short index probes, for which
         # JIT compilation (10-50 ms whenever a bitmap scan's estimate passes jit_above_cost)
         # and parallel workers (several ms to start each) cost more than the work itself.
-        # Except with a phrase: GIN cannot check word positions, so every row holding all
-        # the words is re-read, and those long scans gain from workers.
-        if not _has_phrase(query):
-            await self._run(
-                "SELECT set_config('jit', 'off', true), "
-                "set_config('max_parallel_workers_per_gather', '0', true)",
-                {},
-            )
+        # Hash and merge joins are off too: for the visibility rule the planner would hash
+        # all of story_keys (a million rows) to check a few thousand candidates, where one
+        # index probe per candidate is what the scan needs.
+        await self._run(
+            "SELECT set_config('jit', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true), "
+            "set_config('enable_hashjoin', 'off', true), "
+            "set_config('enable_mergejoin', 'off', true)",
+            {},
+        )
         ids = await self._candidates(query)
         if not ids:
             return RankedIds(ids=[], scores=[], total=0)
@@ -71,45 +76,59 @@ class PostgresRanker:
         rows = list((await self._session.execute(stmt, params)).all())
         return RankedIds.of([(r[0], r[1]) for r in rows], len(ids), window=self._window)
 
+    async def _pair_keys(self, query: ParsedQuery) -> list[int]:
+        """Keys of the adjacent token pairs of the query's phrases (quoted phrases, CJK
+        words of 3+ characters), from the server's own key function (migration 0003)."""
+        pairs = sorted({f"{a} {b}" for t in query.terms for a, b in pairwise(t.tokens)})
+        if not pairs:
+            return []
+        stmt = text(
+            "SELECT DISTINCT tb_search_pair_key(p) FROM unnest(CAST(:pairs AS text[])) AS p"
+        ).bindparams(bindparam("pairs", type_=ARRAY(Text())))
+        return sorted(int(r[0]) for r in (await self._session.execute(stmt, {"pairs": pairs})))
+
     async def _candidates(self, query: ParsedQuery) -> list[int]:
         """The ``window`` newest matching ids: scan id buckets from the newest down until
-        the window is full (GIN intersects the bucket lexemes with the words, so only real
-        matches are read from the table). The first step reads one bucket; each next step
-        is sized from the matches per bucket seen so far, so a common word fills the window
-        in two or three round trips and a rare one widens quickly."""
+        the window is full, so only real matches are read from the table. Words: GIN
+        intersects the bucket lexemes with the words. Phrases: the pair index (migration
+        0003) intersects the bucket keys with the phrase's pairs, and only those rows are
+        checked in full. The first step reads one bucket; each next step is sized from the
+        matches per bucket seen so far, so a common word fills the window in two or three
+        round trips and a rare one widens quickly."""
         rule, rule_params = self._audience.feed_rule()
         where, params = filters(query, dialect="postgresql", driver_alias="s", feed_rule=rule)
         params |= rule_params
         where.clauses.extend(self._audience.visible("s.id", rule, query))
         params["match"] = tsquery_expression(query.terms, query.excluded)
+        pair_keys = await self._pair_keys(query)
+        if pair_keys:
+            params["pair_keys"] = pair_keys
         top = (await self._run("SELECT coalesce(max(id), 0) FROM stories", {}))[0][0]
         high = int(top) // PG_ID_BUCKET
         found: list[int] = []
         step, scanned = 1, 0
         while high >= 0 and len(found) < self._window:
             low = max(0, high - step + 1)
+            step_params = dict(params)
             if low == 0 or step > MAX_BUCKETS_PER_STEP:
-                # The rest in one go: cheaper than a long list of bucket lexemes. This one
-                # scan can be long (a phrase rechecks every row holding its words), so it
-                # may use parallel workers again.
+                # The rest in one go: cheaper than a long list of bucket keys. A common
+                # word's rest can be long, so it may use parallel workers again.
                 await self._session.execute(
                     text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
                 )
-                matched = "s.search_vector @@ to_tsquery('simple', :match)"
-                params["below"] = (high + 1) * PG_ID_BUCKET
-                clauses = [matched, "s.id < :below", *where.clauses]
+                step_params["below"] = (high + 1) * PG_ID_BUCKET
+                clauses = [*_matched(bool(pair_keys), buckets=False), "s.id < :below"]
                 low = 0
             else:
-                buckets = " | ".join(f"'#{b}'" for b in range(high, low - 1, -1))
-                params["buckets"] = buckets
-                matched = (
-                    "s.search_vector @@ (to_tsquery('simple', :match) && CAST(:buckets AS tsquery))"
-                )
-                clauses = [matched, *where.clauses]
-            sql = f"SELECT s.id FROM stories AS s WHERE {' AND '.join(clauses)}"
-            found.extend(int(r[0]) for r in await self._run(sql, dict(params)))
-            params.pop("buckets", None)
-            params.pop("below", None)
+                buckets = range(high, low - 1, -1)
+                if pair_keys:
+                    step_params["bucket_keys"] = [-1 - b for b in buckets]
+                else:
+                    step_params["buckets"] = " | ".join(f"'#{b}'" for b in buckets)
+                clauses = _matched(bool(pair_keys), buckets=True)
+            sql = f"SELECT s.id FROM stories AS s WHERE {' AND '.join([*clauses, *where.clauses])}"
+            rows = await self._session.execute(_statement(sql, step_params), step_params)
+            found.extend(int(r[0]) for r in rows)
             scanned += high - low + 1
             high = low - 1
             step = _next_step(step, scanned=scanned, found=len(found), window=self._window)
@@ -117,10 +136,37 @@ class PostgresRanker:
         return found[: self._window]
 
 
-def _has_phrase(query: ParsedQuery) -> bool:
-    """Whether some term is several tokens (a quoted phrase, a CJK word of 3+ characters),
-    which PostgreSQL can only check against the row, not in the GIN index."""
-    return any(len(term.tokens) > 1 for term in (*query.terms, *query.excluded))
+def _statement(sql: str, params: dict[str, Any]) -> TextClause:
+    """``sql`` with its array and date parameters typed (asyncpg needs to know them)."""
+    typed = [
+        bindparam(name, type_=type_)
+        for name, type_ in (
+            ("pair_keys", ARRAY(Integer())),
+            ("bucket_keys", ARRAY(Integer())),
+            ("after", UTCDateTime()),
+            ("before", UTCDateTime()),
+        )
+        if name in params
+    ]
+    return text(sql).bindparams(*typed)
+
+
+def _matched(phrase: bool, *, buckets: bool) -> list[str]:
+    """The match conditions of one bucket step (or of the rest, without ``buckets``)."""
+    if not phrase:
+        if buckets:
+            return [
+                "s.search_vector @@ (to_tsquery('simple', :match) && CAST(:buckets AS tsquery))"
+            ]
+        return ["s.search_vector @@ to_tsquery('simple', :match)"]
+    # The pair index finds the rows; ts_match_vq (the function behind @@) then checks each
+    # one in full and, being no operator, keeps the planner off the tsvector index, whose
+    # bitmap for the phrase's words alone would cover a large part of the table.
+    clauses = ["s.search_pairs @> :pair_keys"]
+    if buckets:
+        clauses.append("s.search_pairs && :bucket_keys")
+    clauses.append("ts_match_vq(s.search_vector, to_tsquery('simple', :match))")
+    return clauses
 
 
 def _next_step(step: int, *, scanned: int, found: int, window: int) -> int:

@@ -1,4 +1,4 @@
-"""Migration 0002: the search index is the only thing it adds, and it goes away on downgrade."""
+"""Migrations 0002 and 0003: the search index is all they add, and it goes away on downgrade."""
 
 from __future__ import annotations
 
@@ -23,10 +23,14 @@ def _diff(conn: Connection) -> list[Any]:
 def _search_objects(conn: Connection) -> set[str]:
     insp = inspect(conn)
     found = {t for t in insp.get_table_names() if t.startswith("stories_fts")}
-    found |= {c["name"] for c in insp.get_columns("stories") if c["name"] == "search_vector"}
+    found |= {c["name"] for c in insp.get_columns("stories") if c["name"].startswith("search_")}
+    found -= {"search_title", "search_body"}  # plain columns of 0001, which 0002 indexes
     found |= {i["name"] or "" for i in insp.get_indexes("stories") if "search" in (i["name"] or "")}
     if conn.dialect.name == "sqlite":
         rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        found |= {r[0] for r in rows}
+    else:
+        rows = conn.exec_driver_sql("SELECT proname FROM pg_proc WHERE proname LIKE 'tb_search%'")
         found |= {r[0] for r in rows}
     return found
 

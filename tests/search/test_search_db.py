@@ -146,11 +146,13 @@ async def test_downgrade_removes_the_index_and_upgrade_reindexes_existing_storie
 ) -> None:
     async with sessions() as s:
         feed = await add_feed(s, "blog")
-        await add_story(s, feed, "Okapi sightings")
+        await add_story(s, feed, "Okapi sightings", "seen near the river")
         await s.commit()
     await downgrade(engine, "0001")
     await upgrade(engine)
     assert titles(await service.search("okapi")) == ["Okapi sightings"]
+    # Phrases too: on PostgreSQL, 0003 computes the word pairs of stories already stored.
+    assert titles(await service.search('"near the river"')) == ["Okapi sightings"]
 
 
 # --- words, phrases, exclusions, operators ---------------------------------------------------
@@ -168,6 +170,21 @@ async def test_all_words_must_match(corpus: None, service: SearchService) -> Non
 async def test_exact_phrase(corpus: None, service: SearchService) -> None:
     assert titles(await service.search('"cluster cost"')) == ["Kubernetes cost at scale"]
     assert (await service.search('"cost cluster"')).total == 0
+
+
+async def test_a_phrase_never_spans_title_and_body(
+    sessions: Sessions, service: SearchService
+) -> None:
+    # FTS5 keeps title and body apart as columns; PostgreSQL's word pairs (0003) do too,
+    # although its one tsvector puts the body's first word right after the title's last.
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        await add_story(s, feed, "Alpha beta", "gamma delta", "epsilon zeta")
+        await s.commit()
+    assert (await service.search('"beta gamma"')).total == 0
+    assert titles(await service.search('"alpha beta"')) == ["Alpha beta"]
+    # Summary and content are one body: a phrase may run from one into the other.
+    assert titles(await service.search('"delta epsilon" "gamma delta"')) == ["Alpha beta"]
 
 
 async def test_excluded_words(corpus: None, service: SearchService) -> None:
@@ -584,18 +601,57 @@ async def test_postgres_search_turns_jit_and_parallel_workers_off_for_its_transa
             await s.commit()
             after = (await s.execute(text(show))).one()
             await s.commit()
-            # A phrase is rechecked row by row in long scans: workers stay allowed.
+            # A phrase too: the pair index makes its probes as short as a word's.
             phrase = SearchService(session_factory(engine)).parse('"numbat facts"')
             assert len((await repo.ranked(phrase, limit=5, offset=0)).ids) == 1
             during_phrase = (await s.execute(text(show))).one()
     finally:
         await engine.dispose()
-    assert during_phrase[1] == before[1]
+    assert tuple(during_phrase) == ("off", "0")
     assert len(ranked.ids) == 1
     assert tuple(during) == ("off", "0")
     # Only the parallel setting can be compared afterwards: asyncpg's own type introspection
     # (run here for the id array) copies the current jit value into the session.
     assert after[1] == before[1] != "0"
+
+
+@pytest.mark.postgres
+async def test_postgres_phrase_pairs_that_share_a_key_are_told_apart(pg_url: str) -> None:
+    # Pair keys are 22 bits, so different pairs can share one; the full check against the
+    # tsvector must then drop the stranger. "numbat x5461641" was found to share the key
+    # of "numbat facts" (asserted below through the server's own key function).
+    engine = create_engine(pg_url)
+    try:
+        async with session_factory(engine)() as s:
+            keys = (
+                await s.execute(
+                    text(
+                        "SELECT tb_search_pair_key('numbat facts'), "
+                        "tb_search_pair_key('numbat x5461641'), "
+                        "tb_search_pair_key('facts numbat')"
+                    )
+                )
+            ).one()
+            feed = await add_feed(s, "blog")
+            stranger = await add_story(s, feed, "Numbat x5461641", story_id=2 * PG_ID_BUCKET + 7)
+            story = await add_story(s, feed, "Numbat facts", story_id=2 * PG_ID_BUCKET + 9)
+            await s.commit()
+            pairs = (
+                await s.execute(
+                    text("SELECT search_pairs FROM stories WHERE id = :id"), {"id": stranger.id}
+                )
+            ).scalar_one()
+            repo = search_repo.SearchRepository(s, guild_id=None, all_feeds=True)
+            parse = SearchService(session_factory(engine)).parse
+            ranked = await repo.ranked(parse('"numbat facts"'), limit=5, offset=0)
+            stranger_found = await repo.ranked(parse('"numbat x5461641"'), limit=5, offset=0)
+    finally:
+        await engine.dispose()
+    assert keys[0] == keys[1] != keys[2]
+    # The stranger's row carries the shared key and its id bucket (as -1 - bucket).
+    assert keys[0] in pairs and -1 - 2 in pairs
+    assert ranked.ids == [story.id] and ranked.total == 1
+    assert stranger_found.ids == [stranger.id]
 
 
 @pytest.mark.postgres

@@ -1,0 +1,95 @@
+"""search: an index of adjacent word pairs, so PostgreSQL finds phrases without rereading rows
+
+A GIN index over a tsvector knows which stories hold each word but not where, so a phrase
+("first kafka") is checked by rereading every story that holds all its words: about 100,000
+rows for a common word and a technical one in a million stories, seconds of work. This
+adds ``stories.search_pairs``: a stored generated array of hashed adjacent token pairs of
+``search_title`` and ``search_body`` (22 bits, so collisions only add a few rows to recheck;
+the tsvector still decides), plus the story's id bucket as a negative number (the same
+buckets as the tsvector's "#<id // 1000>" lexemes, for newest-first scans), with a GIN index.
+A phrase then reads the stories that hold its pairs, and only those are checked in full.
+
+SQLite needs none of it: FTS5 keeps positions in its index.
+
+The key is md5-based rather than hashtext(): md5 is defined the same way on every server and
+every version, so keys stored by one server are found by another after an upgrade.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-23 07:30:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Kept in step with migration 0002's caps (_PG_MAX_CHARS, _PG_ID_BUCKET) and with
+# bot.storage.search_postgres (PAIR_KEY_FUNCTION, PG_ID_BUCKET).
+_PG_MAX_CHARS = 100_000
+_PG_ID_BUCKET = 1_000
+_PAIR_KEY_BITS = 22
+
+_PG_UP = [
+    # A pair "a b" as a number in [0, 2**22): 4 million keys bound the index's key count;
+    # a key's stories are the pair's own plus about 30 strangers per million stories.
+    f"""
+    CREATE FUNCTION tb_search_pair_key(pair text) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ('x' || left(md5(pair), 8))::bit(32)::integer & {2**_PAIR_KEY_BITS - 1}
+    """,
+    # Pairs never span title and body (FTS5 keeps them apart as columns too); a story with
+    # no pair at all still carries its bucket, so every row is in the index.
+    f"""
+    CREATE FUNCTION tb_search_pairs(title text, body text, story_id bigint) RETURNS integer[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN array_append(
+        ARRAY(
+            SELECT DISTINCT tb_search_pair_key(w.tok || ' ' || w.nxt)
+            FROM (
+                SELECT u.tok, lead(u.tok) OVER (PARTITION BY u.col ORDER BY u.pos) AS nxt
+                FROM (
+                    SELECT 1 AS col, a.tok, a.pos
+                    FROM unnest(string_to_array(left(title, {_PG_MAX_CHARS}), ' '))
+                        WITH ORDINALITY AS a(tok, pos)
+                    UNION ALL
+                    SELECT 2, b.tok, b.pos
+                    FROM unnest(string_to_array(left(body, {_PG_MAX_CHARS}), ' '))
+                        WITH ORDINALITY AS b(tok, pos)
+                ) AS u
+            ) AS w
+            WHERE w.nxt IS NOT NULL AND w.tok <> '' AND w.nxt <> ''
+        ),
+        (-1 - story_id / {_PG_ID_BUCKET})::integer
+    )
+    """,
+    """
+    ALTER TABLE stories ADD COLUMN search_pairs integer[] GENERATED ALWAYS AS (
+        tb_search_pairs(search_title, search_body, id)
+    ) STORED
+    """,
+    "CREATE INDEX ix_stories_search_pairs ON stories USING gin (search_pairs)",
+]
+
+_PG_DOWN = [
+    "DROP INDEX IF EXISTS ix_stories_search_pairs",
+    "ALTER TABLE stories DROP COLUMN IF EXISTS search_pairs",
+    "DROP FUNCTION IF EXISTS tb_search_pairs(text, text, bigint)",
+    "DROP FUNCTION IF EXISTS tb_search_pair_key(text)",
+]
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in _PG_UP:
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in _PG_DOWN:
+            op.execute(statement)

@@ -8,6 +8,7 @@ hashed word pairs), and only those rows are read from the table.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.search.fts import tsquery_expression
 from bot.core.search.query import ParsedQuery
-from bot.storage.search_sql import Audience, RankedIds, filters, run
+from bot.storage.search_sql import Audience, RankedIds, Where, filters, run
 from bot.storage.types import UTCDateTime
 
 # Past this many bucket lexemes in one tsquery, the rest is fetched without buckets.
@@ -96,13 +97,26 @@ class PostgresRanker:
         matches per bucket seen so far, so a common word fills the window in two or three
         round trips and a rare one widens quickly."""
         rule, rule_params = self._audience.feed_rule()
-        where, params = filters(query, dialect="postgresql", driver_alias="s", feed_rule=rule)
+        # source: is answered here, not by filters(): GIN intersects the words with the
+        # "#f<feed id>" lexemes of migration 0003, and _linked_elsewhere adds the rest.
+        where, params = filters(
+            replace(query, sources=()), dialect="postgresql", driver_alias="s", feed_rule=rule
+        )
         params |= rule_params
         where.clauses.extend(self._audience.visible("s.id", rule, query))
-        params["match"] = tsquery_expression(query.terms, query.excluded)
+        match = tsquery_expression(query.terms, query.excluded)
+        params["match"] = match
+        linked: list[int] = []
+        if query.sources:
+            feeds = await self._source_feeds(query, rule, rule_params)
+            if not feeds:
+                return []
+            params["feeds"] = " | ".join(f"'#f{f}'" for f in feeds)
+            linked = await self._linked_elsewhere(feeds, where, params)
         pair_keys = await self._pair_keys(query)
         if pair_keys:
             params["pair_keys"] = pair_keys
+        phrase, feeds_only = bool(pair_keys), bool(query.sources)
         top = (await self._run("SELECT coalesce(max(id), 0) FROM stories", {}))[0][0]
         high = int(top) // PG_ID_BUCKET
         found: list[int] = []
@@ -117,7 +131,7 @@ class PostgresRanker:
                     text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
                 )
                 step_params["below"] = (high + 1) * PG_ID_BUCKET
-                clauses = [*_matched(bool(pair_keys), buckets=False), "s.id < :below"]
+                clauses = [*_matched(phrase, feeds=feeds_only, buckets=False), "s.id < :below"]
                 low = 0
             else:
                 buckets = range(high, low - 1, -1)
@@ -125,15 +139,50 @@ class PostgresRanker:
                     step_params["bucket_keys"] = [-1 - b for b in buckets]
                 else:
                     step_params["buckets"] = " | ".join(f"'#{b}'" for b in buckets)
-                clauses = _matched(bool(pair_keys), buckets=True)
+                clauses = _matched(phrase, feeds=feeds_only, buckets=True)
             sql = f"SELECT s.id FROM stories AS s WHERE {' AND '.join([*clauses, *where.clauses])}"
             rows = await self._session.execute(_statement(sql, step_params), step_params)
             found.extend(int(r[0]) for r in rows)
             scanned += high - low + 1
             high = low - 1
             step = _next_step(step, scanned=scanned, found=len(found), window=self._window)
-        found.sort(reverse=True)
-        return found[: self._window]
+        # Newest first over both: every match the scan skipped is older than the window's
+        # (it stopped with a full window), so the union's newest are the true newest.
+        return sorted({*found, *linked}, reverse=True)[: self._window]
+
+    async def _source_feeds(
+        self, query: ParsedQuery, rule: str | None, rule_params: dict[str, Any]
+    ) -> list[int]:
+        """Ids of the feeds ``source:`` names that this audience may see: another server's
+        private feed key must find nothing, not even a story visible through a shared feed."""
+        names = {f"source_{i}": key for i, key in enumerate(query.sources)}
+        where = f"lower(f.key) IN ({', '.join(f':{n}' for n in names)})"
+        if rule is not None:
+            where += f" AND {rule}"
+        sql = f"SELECT f.id FROM feeds AS f WHERE {where}"
+        return sorted(int(r[0]) for r in await self._run(sql, names | rule_params))
+
+    async def _linked_elsewhere(
+        self, feeds: list[int], where: Where, params: dict[str, Any]
+    ) -> list[int]:
+        """Matches that the source feeds carry (story_keys) but another feed stored first,
+        so they hold another feed's lexeme: one probe per story of the source feeds."""
+        sql = f"""
+            SELECT s.id FROM story_keys AS k JOIN stories AS s ON s.id = k.story_id
+            WHERE {
+            " AND ".join(
+                [
+                    "k.feed_id = ANY(:source_feeds)",
+                    "s.feed_id <> ALL(:source_feeds)",
+                    "s.search_vector @@ to_tsquery('simple', :match)",
+                    *where.clauses,
+                ]
+            )
+        }
+        """
+        step_params = params | {"source_feeds": feeds}
+        rows = await self._session.execute(_statement(sql, step_params), step_params)
+        return [int(r[0]) for r in rows]
 
 
 def _statement(sql: str, params: dict[str, Any]) -> TextClause:
@@ -143,6 +192,7 @@ def _statement(sql: str, params: dict[str, Any]) -> TextClause:
         for name, type_ in (
             ("pair_keys", ARRAY(Integer())),
             ("bucket_keys", ARRAY(Integer())),
+            ("source_feeds", ARRAY(BigInteger())),
             ("after", UTCDateTime()),
             ("before", UTCDateTime()),
         )
@@ -151,21 +201,23 @@ def _statement(sql: str, params: dict[str, Any]) -> TextClause:
     return text(sql).bindparams(*typed)
 
 
-def _matched(phrase: bool, *, buckets: bool) -> list[str]:
-    """The match conditions of one bucket step (or of the rest, without ``buckets``)."""
+def _matched(phrase: bool, *, feeds: bool, buckets: bool) -> list[str]:
+    """The match conditions of one bucket step (or of the rest, without ``buckets``);
+    with ``feeds``, only stories that a source feed stored (its "#f" lexemes)."""
+    words = "to_tsquery('simple', :match)"
+    if feeds:
+        words = f"({words} && CAST(:feeds AS tsquery))"
     if not phrase:
         if buckets:
-            return [
-                "s.search_vector @@ (to_tsquery('simple', :match) && CAST(:buckets AS tsquery))"
-            ]
-        return ["s.search_vector @@ to_tsquery('simple', :match)"]
+            words = f"({words} && CAST(:buckets AS tsquery))"
+        return [f"s.search_vector @@ {words}"]
     # The pair index finds the rows; ts_match_vq (the function behind @@) then checks each
     # one in full and, being no operator, keeps the planner off the tsvector index, whose
     # bitmap for the phrase's words alone would cover a large part of the table.
     clauses = ["s.search_pairs @> :pair_keys"]
     if buckets:
         clauses.append("s.search_pairs && :bucket_keys")
-    clauses.append("ts_match_vq(s.search_vector, to_tsquery('simple', :match))")
+    clauses.append(f"ts_match_vq(s.search_vector, {words})")
     return clauses
 
 

@@ -437,6 +437,22 @@ def ids_of(page: SearchPage) -> set[int]:
     return {h.story_id for h in page.hits}
 
 
+async def test_source_with_words_finds_stories_another_feed_stored_first(
+    private_feeds: dict[str, int], service: SearchService
+) -> None:
+    # "Pangolin everywhere" was stored by B's feed and is also carried by the catalog feed:
+    # source:catalog-blog finds it (PostgreSQL: not through its own feed lexeme).
+    both = {private_feeds["catalog"], private_feeds["b+catalog"]}
+    page = await service.search("pangolin source:catalog-blog", limit=10, guild_id=GUILD_A)
+    assert ids_of(page) == both and page.total == 2
+    phrase = '"pangolin everywhere" source:catalog-blog'
+    assert ids_of(await service.search(phrase, guild_id=GUILD_A)) == {private_feeds["b+catalog"]}
+    own = {private_feeds["b"], private_feeds["b+catalog"]}
+    assert ids_of(await service.search("pangolin source:b-secret", guild_id=GUILD_B)) == own
+    assert (await service.search("pangolin source:b-secret", guild_id=GUILD_A)).total == 0
+    assert (await service.search("pangolin source:opml-blog -opml", guild_id=GUILD_A)).total == 0
+
+
 @pytest.mark.parametrize(
     "query", ["pangolin", "source:b-secret", "after:2000-01-01", "after:2000-01-01 -zebra"]
 )
@@ -655,7 +671,7 @@ async def test_postgres_phrase_pairs_that_share_a_key_are_told_apart(pg_url: str
 
 
 @pytest.mark.postgres
-async def test_postgres_vector_carries_the_id_bucket(pg_url: str) -> None:
+async def test_postgres_vector_carries_the_id_bucket_and_feed(pg_url: str) -> None:
     # PostgreSQL only (the generated column's bucket lexeme): its own database.
     engine = create_engine(pg_url)
     try:
@@ -672,3 +688,5 @@ async def test_postgres_vector_carries_the_id_bucket(pg_url: str) -> None:
     finally:
         await engine.dispose()
     assert "'#3'" in vector and "'bucketed':1A" in vector
+    # And the feed that stored it (migration 0003), which source: intersects with words.
+    assert f"'#f{feed.id}'" in vector

@@ -1,4 +1,4 @@
-"""search: an index of adjacent word pairs, so PostgreSQL finds phrases without rereading rows
+"""search: word pairs and feed lexemes, so PostgreSQL answers phrases and source: from indexes
 
 A GIN index over a tsvector knows which stories hold each word but not where, so a phrase
 ("first kafka") is checked by rereading every story that holds all its words: about 100,000
@@ -8,6 +8,11 @@ adds ``stories.search_pairs``: a stored generated array of hashed adjacent token
 the tsvector still decides), plus the story's id bucket as a negative number (the same
 buckets as the tsvector's "#<id // 1000>" lexemes, for newest-first scans), with a GIN index.
 A phrase then reads the stories that hold its pairs, and only those are checked in full.
+
+``search_vector`` is regenerated with one more lexeme, "#f<feed_id>" (the feed that stored the
+story), so GIN intersects ``source:`` with the words instead of each of the feed's stories
+being read and checked (the few stories another feed stored first are looked up apart).
+Both columns come in one ALTER TABLE: the table is rewritten once.
 
 SQLite needs none of it: FTS5 keeps positions in its index.
 
@@ -33,6 +38,25 @@ depends_on: str | Sequence[str] | None = None
 _PG_MAX_CHARS = 100_000
 _PG_ID_BUCKET = 1_000
 _PAIR_KEY_BITS = 22
+
+
+def _vector(*, feed_lexeme: bool) -> str:
+    """Migration 0002's generated tsvector, with 0003's feed lexeme or without it."""
+    extra = ", '#f' || feed_id::text" if feed_lexeme else ""
+    return f"""
+        setweight(to_tsvector('simple'::regconfig, left(search_title, {_PG_MAX_CHARS})), 'A')
+        || setweight(to_tsvector('simple'::regconfig, left(search_body, {_PG_MAX_CHARS})), 'B')
+        || array_to_tsvector(ARRAY['#' || (id / {_PG_ID_BUCKET})::text{extra}])
+    """
+
+
+def _replace_vector(*, feed_lexeme: bool) -> str:
+    return f"""
+        DROP COLUMN search_vector,
+        ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({_vector(feed_lexeme=feed_lexeme)})
+            STORED
+    """
+
 
 _PG_UP = [
     # A pair "a b" as a number in [0, 2**22): 4 million keys bound the index's key count;
@@ -67,17 +91,22 @@ _PG_UP = [
         (-1 - story_id / {_PG_ID_BUCKET})::integer
     )
     """,
-    """
-    ALTER TABLE stories ADD COLUMN search_pairs integer[] GENERATED ALWAYS AS (
-        tb_search_pairs(search_title, search_body, id)
-    ) STORED
+    # Dropping the column drops its index too; both are rebuilt below.
+    f"""
+    ALTER TABLE stories
+        {_replace_vector(feed_lexeme=True)},
+        ADD COLUMN search_pairs integer[] GENERATED ALWAYS AS (
+            tb_search_pairs(search_title, search_body, id)
+        ) STORED
     """,
+    "CREATE INDEX ix_stories_search_vector ON stories USING gin (search_vector)",
     "CREATE INDEX ix_stories_search_pairs ON stories USING gin (search_pairs)",
 ]
 
 _PG_DOWN = [
     "DROP INDEX IF EXISTS ix_stories_search_pairs",
-    "ALTER TABLE stories DROP COLUMN IF EXISTS search_pairs",
+    f"ALTER TABLE stories DROP COLUMN search_pairs, {_replace_vector(feed_lexeme=False)}",
+    "CREATE INDEX ix_stories_search_vector ON stories USING gin (search_vector)",
     "DROP FUNCTION IF EXISTS tb_search_pairs(text, text, bigint)",
     "DROP FUNCTION IF EXISTS tb_search_pair_key(text)",
 ]

@@ -96,6 +96,8 @@ async def run(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[A
 class Where:
     clauses: list[str]
     needs_join: bool  # some clause reads a column of ``s`` (stories)
+    # With ``id_set_cte``: the SELECT (one column, ``id``) that CTE must hold, or None.
+    id_set: str | None = None
 
 
 def _typed(stmt: TextClause, params: dict[str, Any]) -> TextClause:
@@ -115,12 +117,18 @@ def filters(
     driver_alias: str,
     dates_by_join: bool = False,
     feed_rule: str | None = None,
+    id_set_cte: str | None = None,
 ) -> tuple[Where, dict[str, Any]]:
     """WHERE clauses for the operators. ``driver_alias`` names the row id being scanned;
-    ``feed_rule`` (a condition on ``feeds AS f``) limits ``source:`` to visible feeds."""
+    ``feed_rule`` (a condition on ``feeds AS f``) limits ``source:`` to visible feeds.
+
+    SQLite with ``id_set_cte``: the conditions answerable from indexes become a set of ids
+    that the caller materializes as that CTE (``Where.id_set``); the clause then probes it,
+    and the caller may also bound its scan by the set's lowest and highest id."""
     params: dict[str, Any] = {}
     # Conditions answerable from indexes alone (story_keys' primary key, published_at).
     indexed: list[str] = []
+    linked: str | None = None  # with source:, the WHERE of its story_keys rows
     if query.sources:
         # A source is every feed that carries the story (story_keys), not only the one that
         # stored it first; and only feeds the audience may see: another server's private
@@ -128,10 +136,8 @@ def filters(
         names = ", ".join(f":source_{i}" for i in range(len(query.sources)))
         params |= {f"source_{i}": key for i, key in enumerate(query.sources)}
         feeds = f"lower(f.key) IN ({names})" + (f" AND {feed_rule}" if feed_rule else "")
-        indexed.append(
-            "id IN (SELECT k.story_id FROM story_keys AS k "
-            f"WHERE k.feed_id IN (SELECT f.id FROM feeds AS f WHERE {feeds}))"
-        )
+        linked = f"k.feed_id IN (SELECT f.id FROM feeds AS f WHERE {feeds})"
+        indexed.append(f"id IN (SELECT k.story_id FROM story_keys AS k WHERE {linked})")
     dates: list[str] = []
     if query.after is not None:
         params["after"] = query.after
@@ -140,6 +146,7 @@ def filters(
         params["before"] = query.before
         dates.append("published_at < :before")
     clauses: list[str] = []
+    id_set: str | None = None
     needs_join = False
     if dates_by_join:
         clauses.extend(f"s.{condition}" for condition in dates)
@@ -151,7 +158,18 @@ def filters(
         # scan); joining each match to stories instead costs a table lookup per match,
         # and the unary + stops SQLite from turning the IN into one FTS5 seek per id.
         subquery = f"SELECT id FROM stories WHERE {' AND '.join(indexed)}"
-        clauses.append(f"+{driver_alias}.rowid IN ({subquery})")
+        if id_set_cte is None:
+            clauses.append(f"+{driver_alias}.rowid IN ({subquery})")
+        else:
+            # source: alone reads story_keys only: its story ids are stories' ids (a
+            # foreign key), and checking each against stories costs a lookup per id.
+            id_set = (
+                f"SELECT k.story_id AS id FROM story_keys AS k "
+                f"WHERE {linked} AND k.story_id IS NOT NULL"
+                if linked is not None and len(indexed) == 1
+                else subquery
+            )
+            clauses.append(f"+{driver_alias}.rowid IN {id_set_cte}")
     else:
         clauses.extend(f"s.{condition}" for condition in indexed)
     like = "LIKE" if dialect == "sqlite" else "ILIKE"  # SQLite's LIKE ignores ASCII case
@@ -166,4 +184,4 @@ def filters(
             f"WHERE t.story_id = s.id AND lower(t.tag) = :tag_{i})"
         )
         needs_join = True
-    return Where(clauses=clauses, needs_join=needs_join), params
+    return Where(clauses=clauses, needs_join=needs_join, id_set=id_set), params

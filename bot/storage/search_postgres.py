@@ -21,10 +21,14 @@ from bot.core.search.query import ParsedQuery
 from bot.storage.search_sql import Audience, RankedIds, Where, filters, run
 from bot.storage.types import UTCDateTime
 
-# Past this many bucket lexemes in one tsquery, the rest is fetched without buckets.
+# Past this many bucket lexemes in one tsquery, the rest is fetched without buckets (GIN
+# reads every entry of an OR: 64 buckets are 64,000 entries).
 MAX_BUCKETS_PER_STEP = 64
 # Equal to the bucket size in migration 0002's generated column.
 PG_ID_BUCKET = 1_000
+# Migration 0003: a coarse bucket ("#c<n>", key PG_COARSE_KEY_BASE - n) is this many buckets.
+PG_COARSE_BUCKETS = 32
+PG_COARSE_KEY_BASE = -(2**29)
 # ts_rank weights {D, C, B, A}; title is A, body is B. Normalisation 1 divides by
 # 1 + log(length) so long articles do not win on bulk alone, as bm25 does on SQLite.
 TS_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
@@ -119,14 +123,17 @@ class PostgresRanker:
         phrase, feeds_only = bool(pair_keys), bool(query.sources)
         top = (await self._run("SELECT coalesce(max(id), 0) FROM stories", {}))[0][0]
         high = int(top) // PG_ID_BUCKET
+        # A source's own lexeme is already narrow (one feed's stories): one query for all.
+        step, scanned = (high + 1 if feeds_only else 1), 0
         found: list[int] = []
-        step, scanned = 1, 0
         while high >= 0 and len(found) < self._window:
-            low = max(0, high - step + 1)
+            low = _step_low(high, step)
             step_params = dict(params)
-            if low == 0 or step > MAX_BUCKETS_PER_STEP:
-                # The rest in one go: cheaper than a long list of bucket keys. A common
-                # word's rest can be long, so it may use parallel workers again.
+            fine, coarse = _bucket_cover(low, high)
+            if len(fine) + len(coarse) > MAX_BUCKETS_PER_STEP or (feeds_only and low == 0):
+                # The rest in one go: cheaper than a long list of bucket lexemes, and for a
+                # source the plain intersection. A common word's rest can be long, so it
+                # may use parallel workers again.
                 await self._session.execute(
                     text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
                 )
@@ -134,11 +141,15 @@ class PostgresRanker:
                 clauses = [*_matched(phrase, feeds=feeds_only, buckets=False), "s.id < :below"]
                 low = 0
             else:
-                buckets = range(high, low - 1, -1)
                 if pair_keys:
-                    step_params["bucket_keys"] = [-1 - b for b in buckets]
+                    step_params["bucket_keys"] = [
+                        *(-1 - b for b in fine),
+                        *(PG_COARSE_KEY_BASE - c for c in coarse),
+                    ]
                 else:
-                    step_params["buckets"] = " | ".join(f"'#{b}'" for b in buckets)
+                    step_params["buckets"] = " | ".join(
+                        [*(f"'#{b}'" for b in fine), *(f"'#c{c}'" for c in coarse)]
+                    )
                 clauses = _matched(phrase, feeds=feeds_only, buckets=True)
             sql = f"SELECT s.id FROM stories AS s WHERE {' AND '.join([*clauses, *where.clauses])}"
             rows = await self._session.execute(_statement(sql, step_params), step_params)
@@ -219,6 +230,30 @@ def _matched(phrase: bool, *, feeds: bool, buckets: bool) -> list[str]:
         clauses.append("s.search_pairs && :bucket_keys")
     clauses.append(f"ts_match_vq(s.search_vector, {words})")
     return clauses
+
+
+def _step_low(high: int, step: int) -> int:
+    """The lowest bucket of a step of ``step`` buckets down from ``high``. Steps of a coarse
+    bucket or more end on a coarse boundary, so they (and all later steps) are mostly
+    coarse lexemes."""
+    low = max(0, high - step + 1)
+    if step >= PG_COARSE_BUCKETS:
+        low -= low % PG_COARSE_BUCKETS
+    return low
+
+
+def _bucket_cover(low: int, high: int) -> tuple[list[int], list[int]]:
+    """Buckets ``low``..``high`` (inclusive) as few lexemes: the coarse buckets wholly inside
+    the range, and the fine buckets left over at its ends (newest first, both)."""
+    first = -(-low // PG_COARSE_BUCKETS)  # the first coarse bucket starting at or after low
+    last = (high + 1) // PG_COARSE_BUCKETS - 1  # the last one ending at or before high
+    if first > last:
+        return list(range(high, low - 1, -1)), []
+    fine = [
+        *range(high, (last + 1) * PG_COARSE_BUCKETS - 1, -1),
+        *range(first * PG_COARSE_BUCKETS - 1, low - 1, -1),
+    ]
+    return fine, list(range(last, first - 1, -1))
 
 
 def _next_step(step: int, *, scanned: int, found: int, window: int) -> int:

@@ -592,6 +592,21 @@ def test_bucket_steps_grow_from_the_density_seen_and_at_most_fourfold() -> None:
     assert search_postgres._next_step(8, scanned=10, found=999, window=1000) == 1
 
 
+def test_bucket_cover_names_each_bucket_of_a_range_exactly_once() -> None:
+    size = search_postgres.PG_COARSE_BUCKETS
+    for low in range(0, 3 * size + 2):
+        for high in range(low, 4 * size + 3):
+            fine, coarse = search_postgres._bucket_cover(low, high)
+            covered = [*fine, *(b for c in coarse for b in range(c * size, (c + 1) * size))]
+            assert sorted(covered) == list(range(low, high + 1)), (low, high)
+            # Only the ragged ends are fine buckets: fewer than a coarse bucket at each.
+            assert len(fine) < 2 * size or not coarse, (low, high)
+    # Long steps end on a coarse boundary, so later steps are whole coarse buckets.
+    assert search_postgres._step_low(999, 1) == 999
+    assert search_postgres._step_low(999, 40) == 960
+    assert search_postgres._bucket_cover(800, 959) == ([], [29, 28, 27, 26, 25])
+
+
 @pytest.mark.postgres
 async def test_postgres_search_turns_jit_and_parallel_workers_off_for_its_transaction_only(
     pg_url: str,
@@ -664,8 +679,9 @@ async def test_postgres_phrase_pairs_that_share_a_key_are_told_apart(pg_url: str
     finally:
         await engine.dispose()
     assert keys[0] == keys[1] != keys[2]
-    # The stranger's row carries the shared key and its id bucket (as -1 - bucket).
+    # The stranger's row carries the shared key and its id buckets (fine: -1 - bucket).
     assert keys[0] in pairs and -1 - 2 in pairs
+    assert search_postgres.PG_COARSE_KEY_BASE - 0 in pairs
     assert ranked.ids == [story.id] and ranked.total == 1
     assert stranger_found.ids == [stranger.id]
 
@@ -688,5 +704,6 @@ async def test_postgres_vector_carries_the_id_bucket_and_feed(pg_url: str) -> No
     finally:
         await engine.dispose()
     assert "'#3'" in vector and "'bucketed':1A" in vector
-    # And the feed that stored it (migration 0003), which source: intersects with words.
-    assert f"'#f{feed.id}'" in vector
+    # And (migration 0003) its coarse bucket, and the feed that stored it, which source:
+    # intersects with words.
+    assert f"'#f{feed.id}'" in vector and "'#c0'" in vector

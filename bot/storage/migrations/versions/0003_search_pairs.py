@@ -1,18 +1,20 @@
-"""search: word pairs and feed lexemes, so PostgreSQL answers phrases and source: from indexes
+"""search: word pairs, coarse buckets and feed lexemes for PostgreSQL's newest-first scans
 
 A GIN index over a tsvector knows which stories hold each word but not where, so a phrase
 ("first kafka") is checked by rereading every story that holds all its words: about 100,000
 rows for a common word and a technical one in a million stories, seconds of work. This
 adds ``stories.search_pairs``: a stored generated array of hashed adjacent token pairs of
 ``search_title`` and ``search_body`` (22 bits, so collisions only add a few rows to recheck;
-the tsvector still decides), plus the story's id bucket as a negative number (the same
-buckets as the tsvector's "#<id // 1000>" lexemes, for newest-first scans), with a GIN index.
-A phrase then reads the stories that hold its pairs, and only those are checked in full.
+the tsvector still decides), plus the story's id buckets as negative numbers (the same
+buckets as the tsvector's, for newest-first scans), with a GIN index. A phrase then reads the
+stories that hold its pairs, and only those are checked in full.
 
-``search_vector`` is regenerated with one more lexeme, "#f<feed_id>" (the feed that stored the
-story), so GIN intersects ``source:`` with the words instead of each of the feed's stories
-being read and checked (the few stories another feed stored first are looked up apart).
-Both columns come in one ALTER TABLE: the table is rewritten once.
+``search_vector`` is regenerated with two more lexemes: "#c<id // 32000>", a coarse bucket, so
+a scan over many buckets names a few coarse ones instead of OR-ing dozens of fine ones (GIN
+reads every entry of an OR); and "#f<feed_id>" (the feed that stored the story), so GIN
+intersects ``source:`` with the words instead of each of the feed's stories being read and
+checked (the few stories another feed stored first are looked up apart). Both columns come
+in one ALTER TABLE: the table is rewritten once.
 
 SQLite needs none of it: FTS5 keeps positions in its index.
 
@@ -34,15 +36,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Kept in step with migration 0002's caps (_PG_MAX_CHARS, _PG_ID_BUCKET) and with
-# bot.storage.search_postgres (PAIR_KEY_FUNCTION, PG_ID_BUCKET).
+# bot.storage.search_postgres (PG_ID_BUCKET, PG_COARSE_BUCKETS, PG_COARSE_KEY_BASE).
 _PG_MAX_CHARS = 100_000
 _PG_ID_BUCKET = 1_000
+# A coarse bucket is this many buckets: one lexeme (or key) stands for a long stretch of
+# ids, so a scan over many buckets does not OR together dozens of index entries.
+_PG_COARSE_BUCKETS = 32
+# Coarse bucket keys in search_pairs: far below every bucket key (-1 - id // 1000).
+_PG_COARSE_KEY_BASE = -(2**29)
 _PAIR_KEY_BITS = 22
 
 
 def _vector(*, feed_lexeme: bool) -> str:
-    """Migration 0002's generated tsvector, with 0003's feed lexeme or without it."""
-    extra = ", '#f' || feed_id::text" if feed_lexeme else ""
+    """Migration 0002's generated tsvector, with 0003's coarse bucket and feed lexemes or
+    without them."""
+    coarse = _PG_ID_BUCKET * _PG_COARSE_BUCKETS
+    extra = f", '#c' || (id / {coarse})::text, '#f' || feed_id::text" if feed_lexeme else ""
     return f"""
         setweight(to_tsvector('simple'::regconfig, left(search_title, {_PG_MAX_CHARS})), 'A')
         || setweight(to_tsvector('simple'::regconfig, left(search_body, {_PG_MAX_CHARS})), 'B')
@@ -67,12 +76,14 @@ _PG_UP = [
     RETURN ('x' || left(md5(pair), 8))::bit(32)::integer & {2**_PAIR_KEY_BITS - 1}
     """,
     # Pairs never span title and body (FTS5 keeps them apart as columns too); a story with
-    # no pair at all still carries its bucket, so every row is in the index.
+    # no pair at all still carries its buckets, so every row is in the index.
     f"""
     CREATE FUNCTION tb_search_pairs(title text, body text, story_id bigint) RETURNS integer[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN array_append(
-        ARRAY(
+    RETURN ARRAY[
+        (-1 - story_id / {_PG_ID_BUCKET})::integer,
+        ({_PG_COARSE_KEY_BASE} - story_id / {_PG_ID_BUCKET * _PG_COARSE_BUCKETS})::integer
+    ] || ARRAY(
             SELECT DISTINCT tb_search_pair_key(w.tok || ' ' || w.nxt)
             FROM (
                 SELECT u.tok, lead(u.tok) OVER (PARTITION BY u.col ORDER BY u.pos) AS nxt
@@ -87,9 +98,7 @@ _PG_UP = [
                 ) AS u
             ) AS w
             WHERE w.nxt IS NOT NULL AND w.tok <> '' AND w.nxt <> ''
-        ),
-        (-1 - story_id / {_PG_ID_BUCKET})::integer
-    )
+        )
     """,
     # Dropping the column drops its index too; both are rebuilt below.
     f"""

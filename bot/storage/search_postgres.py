@@ -24,6 +24,8 @@ from bot.storage.types import UTCDateTime
 # Past this many bucket lexemes in one tsquery, the rest is fetched without buckets (GIN
 # reads every entry of an OR: 64 buckets are 64,000 entries).
 MAX_BUCKETS_PER_STEP = 64
+# A date range of at least this many stories is not turned into id bounds (see _date_span).
+WIDE_DATE_RANGE = 20_000
 # Equal to the bucket size in migration 0002's generated column.
 PG_ID_BUCKET = 1_000
 # Migration 0003: a coarse bucket ("#c<n>", key PG_COARSE_KEY_BASE - n) is this many buckets.
@@ -122,12 +124,18 @@ class PostgresRanker:
             params["pair_keys"] = pair_keys
         phrase, feeds_only = bool(pair_keys), bool(query.sources)
         top = (await self._run("SELECT coalesce(max(id), 0) FROM stories", {}))[0][0]
-        high = int(top) // PG_ID_BUCKET
+        high, bottom = int(top) // PG_ID_BUCKET, 0
+        span = await self._date_span(query) if not feeds_only else None
+        if span is not None:  # only the buckets that hold stories of the date range
+            if span[0] > span[1]:
+                return []  # no story in the date range
+            high, bottom = min(high, span[1] // PG_ID_BUCKET), span[0] // PG_ID_BUCKET
         # A source's own lexeme is already narrow (one feed's stories): one query for all.
         step, scanned = (high + 1 if feeds_only else 1), 0
         found: list[int] = []
-        while high >= 0 and len(found) < self._window:
-            low = _step_low(high, step)
+        while high >= bottom and len(found) < self._window:
+            before = len(found)
+            low = max(bottom, _step_low(high, step))
             step_params = dict(params)
             fine, coarse = _bucket_cover(low, high)
             if len(fine) + len(coarse) > MAX_BUCKETS_PER_STEP or (feeds_only and low == 0):
@@ -156,10 +164,33 @@ class PostgresRanker:
             found.extend(int(r[0]) for r in rows)
             scanned += high - low + 1
             high = low - 1
-            step = _next_step(step, scanned=scanned, found=len(found), window=self._window)
+            if len(found) == before:  # matches thinned out (past a date range, say)
+                step *= 4
+            else:
+                step = _next_step(step, scanned=scanned, found=len(found), window=self._window)
         # Newest first over both: every match the scan skipped is older than the window's
         # (it stopped with a full window), so the union's newest are the true newest.
         return sorted({*found, *linked}, reverse=True)[: self._window]
+
+    async def _date_span(self, query: ParsedQuery) -> tuple[int, int] | None:
+        """The lowest and highest id of the stories in the query's date range, so the scan
+        skips the buckets outside it (a dated word would otherwise read every older match
+        to learn that none is in range); (1, 0) for an empty range. None without dates, or
+        for a range of more than WIDE_DATE_RANGE stories, whose matches fill the window
+        soon enough. From the (published_at, id) index alone (migration 0004)."""
+        bounds = {"after": ("published_at >= :after", query.after)}
+        bounds["before"] = ("published_at < :before", query.before)
+        params: dict[str, Any] = {k: v for k, (_, v) in bounds.items() if v is not None}
+        if not params:
+            return None
+        where = " AND ".join(c for c, v in bounds.values() if v is not None)
+        params["cap"] = WIDE_DATE_RANGE
+        sql = (
+            "SELECT count(*), coalesce(min(id), 1), coalesce(max(id), 0) "
+            f"FROM (SELECT id FROM stories WHERE {where} LIMIT :cap) AS c"
+        )
+        count, low, high = (await self._run(sql, params))[0]
+        return None if count >= WIDE_DATE_RANGE else (int(low), int(high))
 
     async def _source_feeds(
         self, query: ParsedQuery, rule: str | None, rule_params: dict[str, Any]

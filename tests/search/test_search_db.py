@@ -187,6 +187,33 @@ async def test_a_phrase_never_spans_title_and_body(
     assert titles(await service.search('"delta epsilon" "gamma delta"')) == ["Alpha beta"]
 
 
+@pytest.mark.parametrize("wide_range", [1, 20_000], ids=["unbounded", "id-bounds"])
+async def test_a_date_range_keeps_stories_that_arrived_out_of_date_order(
+    sessions: Sessions, wide_range: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One story per id bucket, published out of arrival order: bounding the scan by the
+    # range's lowest and highest id must keep every story of the range, and only those.
+    monkeypatch.setattr(search_sqlite, "WIDE_DATE_RANGE", wide_range)
+    monkeypatch.setattr(search_postgres, "WIDE_DATE_RANGE", wide_range)
+    days_ago = [40, 35, 2, 30, 1, 25, 3, 20, 4, 50]
+    async with sessions() as s:
+        feed = await add_feed(s, "blog")
+        for bucket, days in enumerate(days_ago):
+            published = NOW - timedelta(days=days, hours=1)
+            story_id = bucket * PG_ID_BUCKET + 1
+            await add_story(s, feed, f"Okapi {bucket}", story_id=story_id, published=published)
+        await s.commit()
+    for window in (2, 10):
+        service = SearchService(sessions, clock=lambda: NOW, rank_window=window)
+        recent = await service.search("okapi after:5d", limit=10)
+        old = await service.search("okapi before:28d after:38d", limit=10)
+        # The window holds the newest matches by arrival: buckets 8 and 6 of 2, 4, 6, 8.
+        newest = ["Okapi 8", "Okapi 6", "Okapi 4", "Okapi 2"][:window]
+        assert sorted(titles(recent)) == sorted(newest), window
+        assert sorted(titles(old)) == ["Okapi 1", "Okapi 3"], window
+    assert (await service.search("okapi after:2026-11-23")).total == 0
+
+
 async def test_excluded_words(corpus: None, service: SearchService) -> None:
     assert titles(await service.search("kubernetes -operators")) == ["Kubernetes cost at scale"]
     assert titles(await service.search('kubernetes -"spot instances"')) == ["Data mesh in practice"]
@@ -208,8 +235,10 @@ async def test_source_author_tag_operators(corpus: None, service: SearchService)
 async def test_dates_absolute_and_relative(
     corpus: None, service: SearchService, wide_range: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # SQLite checks a wide date range per match and a narrow one as a set of ids: same answers.
+    # A wide date range is checked per match; a narrow one also bounds the scan by its
+    # lowest and highest id (SQLite and PostgreSQL alike): same answers.
     monkeypatch.setattr(search_sqlite, "WIDE_DATE_RANGE", wide_range)
+    monkeypatch.setattr(search_postgres, "WIDE_DATE_RANGE", wide_range)
     assert titles(await service.search("kubernetes after:7d")) == ["Kubernetes cost at scale"]
     assert titles(await service.search("kubernetes before:2w")) == ["Data mesh in practice"]
     day = (NOW - timedelta(days=3)).date().isoformat()

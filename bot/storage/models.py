@@ -141,9 +141,6 @@ class StoryKey(Base):
     )
     first_seen_at: Mapped[datetime]
 
-    # A feed's stories without reading the rows: what search's source: starts from.
-    __table_args__ = (Index("ix_story_keys_feed_id_story_id", "feed_id", "story_id"),)
-
 
 class StorySummary(Base):
     """A summary per story and content hash, so it is computed (or paid for) once."""

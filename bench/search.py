@@ -446,7 +446,7 @@ async def bench_postgres(
         size_mb = await conn.fetchval("SELECT pg_database_size('bench')") / 2**20
         index_mb = (
             await conn.fetchval(
-                "SELECT sum(pg_relation_size(c.oid)) FROM pg_class AS c "
+                "SELECT sum(pg_relation_size(c.oid))::bigint FROM pg_class AS c "
                 "WHERE c.relname = ANY($1::text[])",
                 sorted(SEARCH_INDEXES),
             )

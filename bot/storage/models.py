@@ -83,7 +83,7 @@ class Story(Base):
     __tablename__ = "stories"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     canonical_url: Mapped[str | None] = mapped_column(String(2048), unique=True)
     url: Mapped[str | None] = mapped_column(String(2048))
     title: Mapped[str] = mapped_column(Text)
@@ -112,6 +112,9 @@ class Story(Base):
     __table_args__ = (
         # With the id: search bounds a date range's ids from the index alone.
         Index("ix_stories_published_at_id", "published_at", "id"),
+        # With the id: search tells a feed's own stories from the ones it only links to,
+        # from the index alone (PostgreSQL; SQLite's indexes carry the rowid anyway).
+        Index("ix_stories_feed_id_id", "feed_id", "id"),
         {"sqlite_autoincrement": True},
     )
 

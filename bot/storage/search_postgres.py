@@ -8,6 +8,7 @@ hashed word pairs), and only those rows are read from the table.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from itertools import pairwise
 from typing import Any
@@ -24,6 +25,8 @@ from bot.storage.types import UTCDateTime
 # Past this many bucket lexemes in one tsquery, the rest is fetched without buckets (GIN
 # reads every entry of an OR: 64 buckets are 64,000 entries).
 MAX_BUCKETS_PER_STEP = 64
+# Matches in all (estimated) that are read in one query rather than bucket by bucket.
+FEW_MATCHES = 3_000
 # A date range of at least this many stories is not turned into id bounds (see _date_span).
 WIDE_DATE_RANGE = 20_000
 # Equal to the bucket size in migration 0002's generated column.
@@ -52,12 +55,16 @@ class PostgresRanker:
         # and parallel workers (several ms to start each) cost more than the work itself.
         # Hash and merge joins are off too: for the visibility rule the planner would hash
         # all of story_keys (a million rows) to check a few thousand candidates, where one
-        # index probe per candidate is what the scan needs.
+        # index probe per candidate is what the scan needs. And every statement is planned
+        # for its own values: after five runs of a prepared statement PostgreSQL may
+        # switch to a generic plan, which cannot tell a rare word from a common one, nor a
+        # narrow id range from the whole table (measured: 70-100 ms instead of 1-5 ms).
         await self._run(
             "SELECT set_config('jit', 'off', true), "
             "set_config('max_parallel_workers_per_gather', '0', true), "
             "set_config('enable_hashjoin', 'off', true), "
-            "set_config('enable_mergejoin', 'off', true)",
+            "set_config('enable_mergejoin', 'off', true), "
+            "set_config('plan_cache_mode', 'force_custom_plan', true)",
             {},
         )
         ids = await self._candidates(query)
@@ -109,7 +116,9 @@ class PostgresRanker:
             replace(query, sources=()), dialect="postgresql", driver_alias="s", feed_rule=rule
         )
         params |= rule_params
-        where.clauses.extend(self._audience.visible("s.id", rule, query))
+        where.clauses.extend(
+            self._audience.visible("s.id", rule, query, dialect="postgresql", stored_by="s.feed_id")
+        )
         match = tsquery_expression(query.terms, query.excluded)
         params["match"] = match
         linked: list[int] = []
@@ -131,23 +140,41 @@ class PostgresRanker:
                 return []  # no story in the date range
             high, bottom = min(high, span[1] // PG_ID_BUCKET), span[0] // PG_ID_BUCKET
         # A source's own lexeme is already narrow (one feed's stories): one query for all.
-        step, scanned = (high + 1 if feeds_only else 1), 0
+        # So are few matches in all: reading them all costs less than stepping through
+        # bucket after bucket to find a window's worth, as each step reads its buckets'
+        # whole posting lists. "Few" by two signs: the planner's estimate (from the
+        # statistics ANALYZE keeps of the most common lexemes, so it knows a common word
+        # even when the newest stories lack it) and the matches in the newest bucket.
+        rest = feeds_only
+        few = feeds_only or await self._estimate(phrase, params) <= FEW_MATCHES
+        # The ids above the scan's start do not count as scanned: the newest bucket is
+        # partly filled, and a date range can start the scan lower.
+        start = min(int(top), (high + 1) * PG_ID_BUCKET - 1)
+        step, scanned = 1, 0
         found: list[int] = []
         while high >= bottom and len(found) < self._window:
             before = len(found)
             low = max(bottom, _step_low(high, step))
             step_params = dict(params)
             fine, coarse = _bucket_cover(low, high)
-            if len(fine) + len(coarse) > MAX_BUCKETS_PER_STEP or (feeds_only and low == 0):
-                # The rest in one go: cheaper than a long list of bucket lexemes, and for a
-                # source the plain intersection. A common word's rest can be long, so it
-                # may use parallel workers again.
-                await self._session.execute(
-                    text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
-                )
-                step_params["below"] = (high + 1) * PG_ID_BUCKET
-                clauses = [*_matched(phrase, feeds=feeds_only, buckets=False), "s.id < :below"]
-                low = 0
+            if rest or len(fine) + len(coarse) > MAX_BUCKETS_PER_STEP:
+                # The rest in one go: few matches, or else cheaper than a long list of
+                # bucket lexemes. That long rest of a common word may use parallel
+                # workers again.
+                if not rest:
+                    await self._session.execute(
+                        text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+                    )
+                step_params |= {
+                    "below": (high + 1) * PG_ID_BUCKET,
+                    "lowest": bottom * PG_ID_BUCKET,
+                }
+                clauses = [
+                    *_matched(phrase, feeds=feeds_only, buckets=False),
+                    "s.id < :below",
+                    "s.id >= :lowest",
+                ]
+                low = bottom
             else:
                 if pair_keys:
                     step_params["bucket_keys"] = [
@@ -164,6 +191,8 @@ class PostgresRanker:
             found.extend(int(r[0]) for r in rows)
             scanned += high - low + 1
             high = low - 1
+            scanned_ids = start - low * PG_ID_BUCKET + 1
+            rest = few and (len(found) + 1) * int(top) <= FEW_MATCHES * scanned_ids
             if len(found) == before:  # matches thinned out (past a date range, say)
                 step *= 4
             else:
@@ -171,6 +200,17 @@ class PostgresRanker:
         # Newest first over both: every match the scan skipped is older than the window's
         # (it stopped with a full window), so the union's newest are the true newest.
         return sorted({*found, *linked}, reverse=True)[: self._window]
+
+    async def _estimate(self, phrase: bool, params: dict[str, Any]) -> float:
+        """The planner's estimate of the rows matching the words (or a phrase's pairs) in
+        the whole table: from the statistics ANALYZE keeps of the most common lexemes (and
+        array elements), so a common word is known to be common without reading it."""
+        (condition,) = _matched(phrase, feeds=False, buckets=False)[:1]
+        sql = f"EXPLAIN (FORMAT JSON) SELECT 1 FROM stories AS s WHERE {condition}"
+        used = {k: v for k, v in params.items() if k == ("pair_keys" if phrase else "match")}
+        plan = (await self._session.execute(_statement(sql, used), used)).scalar_one()
+        document = json.loads(plan) if isinstance(plan, str) else plan
+        return float(document[0]["Plan"]["Plan Rows"])
 
     async def _date_span(self, query: ParsedQuery) -> tuple[int, int] | None:
         """The lowest and highest id of the stories in the query's date range, so the scan
@@ -208,20 +248,20 @@ class PostgresRanker:
         self, feeds: list[int], where: Where, params: dict[str, Any]
     ) -> list[int]:
         """Matches that the source feeds carry (story_keys) but another feed stored first,
-        so they hold another feed's lexeme: one probe per story of the source feeds."""
-        sql = f"""
-            SELECT s.id FROM story_keys AS k JOIN stories AS s ON s.id = k.story_id
-            WHERE {
-            " AND ".join(
-                [
-                    "k.feed_id = ANY(:source_feeds)",
-                    "s.feed_id <> ALL(:source_feeds)",
-                    "s.search_vector @@ to_tsquery('simple', :match)",
-                    *where.clauses,
-                ]
-            )
-        }
-        """
+        so they hold another feed's lexeme. Which stories those are comes from indexes
+        (the feeds' story_keys less their own stories, from (feed_id, id) of migration
+        0005), so only they are read from the table, not every story of the feeds."""
+        elsewhere = (
+            "SELECT k.story_id FROM story_keys AS k "
+            "WHERE k.feed_id = ANY(:source_feeds) AND k.story_id IS NOT NULL "
+            "EXCEPT SELECT o.id FROM stories AS o WHERE o.feed_id = ANY(:source_feeds)"
+        )
+        clauses = [
+            f"s.id IN ({elsewhere})",
+            "s.search_vector @@ to_tsquery('simple', :match)",
+            *where.clauses,
+        ]
+        sql = f"SELECT s.id FROM stories AS s WHERE {' AND '.join(clauses)}"
         step_params = params | {"source_feeds": feeds}
         rows = await self._session.execute(_statement(sql, step_params), step_params)
         return [int(r[0]) for r in rows]

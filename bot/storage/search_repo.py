@@ -79,7 +79,10 @@ class SearchRepository:
         rule, rule_params = self._audience.feed_rule()
         where, params = filters(query, dialect=dialect, driver_alias="s", feed_rule=rule)
         params |= rule_params
-        clauses = [*where.clauses, *self._audience.visible("s.id", rule, query)]
+        clauses = [
+            *where.clauses,
+            *self._audience.visible("s.id", rule, query, dialect=dialect, stored_by="s.feed_id"),
+        ]
         if query.excluded:
             if dialect == "sqlite":
                 params["excluded"] = fts5_any(query.excluded)

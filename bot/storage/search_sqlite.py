@@ -42,7 +42,7 @@ class SqliteRanker:
         )
         params |= rule_params
         clauses = ["stories_fts MATCH :match", *where.clauses]
-        clauses.extend(self._audience.visible("stories_fts.rowid", rule, query))
+        clauses.extend(self._audience.visible("stories_fts.rowid", rule, query, dialect="sqlite"))
         if low is not None:
             clauses.append("stories_fts.rowid BETWEEN :low_id AND :high_id")
             params |= {"low_id": low, "high_id": high}

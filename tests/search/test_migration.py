@@ -1,15 +1,17 @@
-"""Migrations 0002 and 0003: the search index is all they add, and it goes away on downgrade."""
+"""Search migrations (0002-0005): the search index is all they add, and downgrades undo it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.engine import create_engine
 from bot.storage.migrate import downgrade, include_object, upgrade
 from bot.storage.models import Base
 
@@ -48,3 +50,28 @@ async def test_downgrade_to_0001_drops_every_search_object(engine: AsyncEngine) 
     await upgrade(engine)
     async with engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
+
+
+def _vector_storage(conn: Connection) -> str:
+    sql = (
+        "SELECT attstorage::text FROM pg_attribute "
+        "WHERE attrelid = 'stories'::regclass AND attname = 'search_vector'"
+    )
+    return str(conn.exec_driver_sql(sql).scalar_one())
+
+
+@pytest.mark.postgres
+async def test_postgres_keeps_the_search_vector_in_the_row_from_0005(pg_url: str) -> None:
+    # Ranking reads each candidate's vector: in the row (m, MAIN) it costs no TOAST probe.
+    engine = create_engine(pg_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_vector_storage) == "m"
+        await downgrade(engine, "0004")
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_vector_storage) == "x"
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_vector_storage) == "m"
+    finally:
+        await engine.dispose()

@@ -26,7 +26,7 @@ from bot.storage.types import UTCDateTime
 # reads every entry of an OR: 64 buckets are 64,000 entries).
 MAX_BUCKETS_PER_STEP = 64
 # Matches in all (estimated) that are read in one query rather than bucket by bucket.
-FEW_MATCHES = 3_000
+FEW_MATCHES = 6_000
 # A date range of at least this many stories is not turned into id bounds (see _date_span).
 WIDE_DATE_RANGE = 20_000
 # Equal to the bucket size in migration 0002's generated column.
@@ -113,7 +113,11 @@ class PostgresRanker:
         # source: is answered here, not by filters(): GIN intersects the words with the
         # "#f<feed id>" lexemes of migration 0003, and _linked_elsewhere adds the rest.
         where, params = filters(
-            replace(query, sources=()), dialect="postgresql", driver_alias="s", feed_rule=rule
+            replace(query, sources=()),
+            dialect="postgresql",
+            driver_alias="s",
+            dates_by_join=True,
+            feed_rule=rule,
         )
         params |= rule_params
         where.clauses.extend(
@@ -186,9 +190,8 @@ class PostgresRanker:
                         [*(f"'#{b}'" for b in fine), *(f"'#c{c}'" for c in coarse)]
                     )
                 clauses = _matched(phrase, feeds=feeds_only, buckets=True)
-            sql = f"SELECT s.id FROM stories AS s WHERE {' AND '.join([*clauses, *where.clauses])}"
-            rows = await self._session.execute(_statement(sql, step_params), step_params)
-            found.extend(int(r[0]) for r in rows)
+            condition = " AND ".join([*clauses, *where.clauses])
+            found.extend(await self._ids(f"FROM stories AS s WHERE {condition}", step_params))
             scanned += high - low + 1
             high = low - 1
             scanned_ids = start - low * PG_ID_BUCKET + 1
@@ -261,10 +264,14 @@ class PostgresRanker:
             "s.search_vector @@ to_tsquery('simple', :match)",
             *where.clauses,
         ]
-        sql = f"SELECT s.id FROM stories AS s WHERE {' AND '.join(clauses)}"
         step_params = params | {"source_feeds": feeds}
-        rows = await self._session.execute(_statement(sql, step_params), step_params)
-        return [int(r[0]) for r in rows]
+        return await self._ids(f"FROM stories AS s WHERE {' AND '.join(clauses)}", step_params)
+
+    async def _ids(self, from_where: str, params: dict[str, Any]) -> list[int]:
+        """``s.id`` of the rows of ``from_where``, as one array: thousands of ids cost one
+        row to fetch, not a driver and ORM round of work per id."""
+        sql = f"SELECT coalesce(array_agg(s.id), '{{}}') {from_where}"
+        return list((await self._session.execute(_statement(sql, params), params)).scalar_one())
 
 
 def _statement(sql: str, params: dict[str, Any]) -> TextClause:

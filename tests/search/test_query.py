@@ -131,3 +131,21 @@ def test_no_operator_survives_into_the_expressions(query: str) -> None:
         for chunk in outside:
             assert set(chunk) <= set(" ANDOT()&|!<->*:")
             assert "NEAR" not in chunk and ";" not in chunk
+
+
+@pytest.mark.parametrize(
+    ("query", "never"),
+    [
+        ("helm -helm", True),
+        ('"helm chart" -chart', True),
+        ('"a helm chart" -"helm chart"', True),
+        ("HELM -helm", True),  # the same index token
+        ('helm -"helm chart"', False),  # a story with helm alone still matches
+        ('"helm chart" -"chart helm"', False),
+        ("helm -chart", False),
+        ("source:netflix -helm", False),  # no wanted words: the newest without it
+        ("監 -監視", False),  # a lone CJK character is a prefix: 監査 still matches
+    ],
+)
+def test_an_excluded_part_of_a_wanted_term_never_matches(query: str, never: bool) -> None:
+    assert parse(query).never_matches is never

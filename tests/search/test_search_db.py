@@ -181,6 +181,13 @@ async def test_all_words_must_match(corpus: None, service: SearchService) -> Non
     assert (await service.search("kubernetes banana")).total == 0
 
 
+async def test_excluding_a_wanted_word_finds_nothing(corpus: None, service: SearchService) -> None:
+    assert (await service.search("kubernetes")).total == 2
+    for query in ("kubernetes -kubernetes", '"data mesh" -mesh', "Kubernetes -KUBERNETES"):
+        page = await service.search(query)
+        assert page.total == 0 and page.hits == [], query
+
+
 @BOTH_READS
 async def test_exact_phrase(corpus: None, service: SearchService) -> None:
     assert titles(await service.search('"cluster cost"')) == ["Kubernetes cost at scale"]

@@ -53,6 +53,25 @@ class ParsedQuery:
     def has_filters(self) -> bool:
         return bool(self.sources or self.authors or self.tags or self.after or self.before)
 
+    @property
+    def never_matches(self) -> bool:
+        """An excluded word or phrase that a wanted one contains ("helm -helm", '"helm
+        chart" -chart'): every story with the wanted one has the excluded one too, so
+        nothing can match, and there is no need to look through the index to learn it."""
+        return any(
+            _within(term.tokens, gone.tokens)
+            for gone in self.excluded
+            if not gone.prefix
+            for term in self.terms
+            if not term.prefix
+        )
+
+
+def _within(tokens: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """``part`` occurs in ``tokens`` as a contiguous run."""
+    n = len(part)
+    return n > 0 and any(tokens[i : i + n] == part for i in range(len(tokens) - n + 1))
+
 
 def _split(query: str) -> list[tuple[str, bool]]:
     """Whitespace-separated pieces; a double-quoted stretch stays one piece (quoted=True)."""

@@ -84,7 +84,7 @@ class SearchService:
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise ValueError(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
         parsed = _narrow(self.parse(query, now=now), source=source, after=after, before=before)
-        if parsed is None:
+        if parsed is None or parsed.never_matches:
             return SearchPage(hits=[], total=0, offset=offset)
         async with self._sessions() as session:
             repo = SearchRepository(

@@ -9,7 +9,9 @@ hashed word pairs), and only those rows are read from the table.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
@@ -25,6 +27,8 @@ from bot.storage.types import UTCDateTime
 # Past this many bucket lexemes in one tsquery, the rest is fetched without buckets (GIN
 # reads every entry of an OR: 64 buckets are 64,000 entries).
 MAX_BUCKETS_PER_STEP = 64
+# The most buckets a first step reads (four coarse buckets).
+FIRST_STEP_MAX = 128
 # Matches in all (estimated) that are read in one query rather than bucket by bucket.
 FEW_MATCHES = 6_000
 # A date range of at least this many stories is not turned into id bounds (see _date_span).
@@ -38,6 +42,23 @@ PG_COARSE_KEY_BASE = -(2**29)
 # 1 + log(length) so long articles do not win on bulk alone, as bm25 does on SQLite.
 TS_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 TS_RANK_NORMALIZATION = 1
+RANK = (
+    f"ts_rank('{TS_RANK_WEIGHTS}', s.search_vector, to_tsquery('simple', :match), "
+    f"{TS_RANK_NORMALIZATION})"
+)
+# A visit to a matching row costs about as much as this many ids of a bucket step's buckets
+# (measured on 1M stories: about 4 us against 0.1 us).
+HEAP_ROW_IN_IDS = 40
+
+
+# A candidate's score and publication date (the tie-break).
+Scored = tuple[float, datetime]
+
+
+@dataclass
+class Candidates:
+    ids: list[int]  # the window's newest matching ids, newest first
+    scored: dict[int, Scored]  # those already scored (and maybe more)
 
 
 class PostgresRanker:
@@ -67,28 +88,28 @@ class PostgresRanker:
             "set_config('plan_cache_mode', 'force_custom_plan', true)",
             {},
         )
-        ids = await self._candidates(query)
-        if not ids:
+        found = await self._candidates(query)
+        if not found.ids:
             return RankedIds(ids=[], scores=[], total=0)
-        params: dict[str, Any] = {
-            "match": tsquery_expression(query.terms, query.excluded),
-            "ids": ids,
-            "limit": limit,
-            "offset": offset,
-        }
-        sql = f"""
-            SELECT s.id,
-                   ts_rank('{TS_RANK_WEIGHTS}', s.search_vector,
-                           to_tsquery('simple', :match), {TS_RANK_NORMALIZATION}) AS score
-            FROM stories AS s
-            WHERE s.id = ANY(:ids)
-            ORDER BY score DESC, s.published_at DESC, s.id DESC
-            LIMIT :limit OFFSET :offset
-        """
+        unscored = [i for i in found.ids if i not in found.scored]
+        if unscored:
+            found.scored.update(await self._scores(query, unscored))
+        # Best score first, then the newest: the order of the rank query it replaces.
+        order = sorted(
+            found.ids, key=lambda i: (found.scored[i][0], found.scored[i][1], i), reverse=True
+        )
+        page = [(i, found.scored[i][0]) for i in order[offset : offset + limit]]
+        return RankedIds.of(page, len(found.ids), window=self._window)
+
+    async def _scores(self, query: ParsedQuery, ids: list[int]) -> dict[int, Scored]:
+        """Score and date of candidates found without them (by the reads of everything
+        older, and source:'s linked stories)."""
+        params = {"match": tsquery_expression(query.terms, query.excluded), "ids": ids}
+        sql = f"SELECT s.id, {RANK}, s.published_at FROM stories AS s WHERE s.id = ANY(:ids)"
         # One array parameter: the statement text stays the same, so it stays prepared.
         stmt = text(sql).bindparams(bindparam("ids", type_=ARRAY(BigInteger())))
-        rows = list((await self._session.execute(stmt, params)).all())
-        return RankedIds.of([(r[0], r[1]) for r in rows], len(ids), window=self._window)
+        rows = (await self._session.execute(stmt, params)).all()
+        return {int(r[0]): (float(r[1]), r[2]) for r in rows}
 
     async def _pair_keys(self, query: ParsedQuery) -> list[int]:
         """Keys of the adjacent token pairs of the query's phrases (quoted phrases, CJK
@@ -101,7 +122,7 @@ class PostgresRanker:
         ).bindparams(bindparam("pairs", type_=ARRAY(Text())))
         return sorted(int(r[0]) for r in (await self._session.execute(stmt, {"pairs": pairs})))
 
-    async def _candidates(self, query: ParsedQuery) -> list[int]:
+    async def _candidates(self, query: ParsedQuery) -> Candidates:
         """The ``window`` newest matching ids: scan id buckets from the newest down until
         the window is full, so only real matches are read from the table. Words: GIN
         intersects the bucket lexemes with the words. Phrases: the pair index (migration
@@ -129,7 +150,7 @@ class PostgresRanker:
         if query.sources:
             feeds = await self._source_feeds(query, rule, rule_params)
             if not feeds:
-                return []
+                return Candidates([], {})
             params["feeds"] = " | ".join(f"'#f{f}'" for f in feeds)
             linked = await self._linked_elsewhere(feeds, where, params)
         pair_keys = await self._pair_keys(query)
@@ -141,7 +162,7 @@ class PostgresRanker:
         span = await self._date_span(query) if not feeds_only else None
         if span is not None:  # only the buckets that hold stories of the date range
             if span[0] > span[1]:
-                return []  # no story in the date range
+                return Candidates([], {})  # no story in the date range
             high, bottom = min(high, span[1] // PG_ID_BUCKET), span[0] // PG_ID_BUCKET
         # A source's own lexeme is already narrow (one feed's stories): one query for all.
         # So are few matches in all: reading them all costs less than stepping through
@@ -150,18 +171,25 @@ class PostgresRanker:
         # statistics ANALYZE keeps of the most common lexemes, so it knows a common word
         # even when the newest stories lack it) and the matches in the newest bucket.
         rest = feeds_only
-        few = feeds_only or await self._estimate(phrase, params) <= FEW_MATCHES
+        estimate = 0.0 if feeds_only else await self._estimate(phrase, params)
+        few = feeds_only or estimate <= FEW_MATCHES
         # The ids above the scan's start do not count as scanned: the newest bucket is
         # partly filled, and a date range can start the scan lower.
         start = min(int(top), (high + 1) * PG_ID_BUCKET - 1)
-        step, scanned = 1, 0
+        # Words: the first step is sized from the estimate, so two common words that
+        # rarely meet take one step rather than five (each step reads its buckets in
+        # full). A phrase's estimate (of its pairs' keys) is too rough for that.
+        step = 1 if phrase else _first_step(estimate, top=int(top), window=self._window)
+        scanned = 0
         found: list[int] = []
+        scored: dict[int, Scored] = {}
         while high >= bottom and len(found) < self._window:
             before = len(found)
             low = max(bottom, _step_low(high, step))
             step_params = dict(params)
             fine, coarse = _bucket_cover(low, high)
-            if rest or len(fine) + len(coarse) > MAX_BUCKETS_PER_STEP:
+            at_once = rest or len(fine) + len(coarse) > MAX_BUCKETS_PER_STEP
+            if at_once:
                 # The rest in one go: few matches, or else cheaper than a long list of
                 # bucket lexemes. That long rest of a common word may use parallel
                 # workers again.
@@ -191,18 +219,35 @@ class PostgresRanker:
                     )
                 clauses = _matched(phrase, feeds=feeds_only, buckets=True)
             condition = " AND ".join([*clauses, *where.clauses])
-            found.extend(await self._ids(f"FROM stories AS s WHERE {condition}", step_params))
+            from_where = f"FROM stories AS s WHERE {condition}"
+            if at_once:
+                # Everything older may be many rows, of which the window needs few: those
+                # are scored afterwards.
+                found.extend(await self._ids(from_where, step_params))
+            else:
+                # A bucket step reads its rows anyway: their scores cost little more here
+                # than a second visit to each of them would.
+                step_scored = await self._scored(from_where, step_params)
+                found.extend(step_scored)
+                scored |= step_scored
             scanned += high - low + 1
             high = low - 1
+            # Everything older at once when that is cheaper than finding the rest of the
+            # window bucket by bucket: the matches still needed cost about needed /
+            # density ids of bucket steps, everything older a row visit (HEAP_ROW_IN_IDS
+            # ids' worth) for each of its matches. Densities are the ones seen so far.
             scanned_ids = start - low * PG_ID_BUCKET + 1
-            rest = few and (len(found) + 1) * int(top) <= FEW_MATCHES * scanned_ids
+            density = max(len(found), 1) / scanned_ids
+            total = density * int(top)
+            needed = self._window - len(found)
+            rest = few and total <= FEW_MATCHES and needed > HEAP_ROW_IN_IDS * density * total
             if len(found) == before:  # matches thinned out (past a date range, say)
                 step *= 4
             else:
                 step = _next_step(step, scanned=scanned, found=len(found), window=self._window)
         # Newest first over both: every match the scan skipped is older than the window's
         # (it stopped with a full window), so the union's newest are the true newest.
-        return sorted({*found, *linked}, reverse=True)[: self._window]
+        return Candidates(sorted({*found, *linked}, reverse=True)[: self._window], scored)
 
     async def _estimate(self, phrase: bool, params: dict[str, Any]) -> float:
         """The planner's estimate of the rows matching the words (or a phrase's pairs) in
@@ -266,6 +311,15 @@ class PostgresRanker:
         ]
         step_params = params | {"source_feeds": feeds}
         return await self._ids(f"FROM stories AS s WHERE {' AND '.join(clauses)}", step_params)
+
+    async def _scored(self, from_where: str, params: dict[str, Any]) -> dict[int, Scored]:
+        """Like :meth:`_ids`, with each row's score and date."""
+        sql = (
+            "SELECT coalesce(array_agg(s.id), '{}'), coalesce(array_agg("
+            f"{RANK}), '{{}}'), coalesce(array_agg(s.published_at), '{{}}') {from_where}"
+        )
+        ids, scores, dates = (await self._session.execute(_statement(sql, params), params)).one()
+        return {int(i): (float(r), d) for i, r, d in zip(ids, scores, dates, strict=True)}
 
     async def _ids(self, from_where: str, params: dict[str, Any]) -> list[int]:
         """``s.id`` of the rows of ``from_where``, as one array: thousands of ids cost one
@@ -332,6 +386,17 @@ def _bucket_cover(low: int, high: int) -> tuple[list[int], list[int]]:
         *range(first * PG_COARSE_BUCKETS - 1, low - 1, -1),
     ]
     return fine, list(range(last, first - 1, -1))
+
+
+def _first_step(estimate: float, *, top: int, window: int) -> int:
+    """Buckets to read first: enough for the window at the density the planner estimates
+    (with a quarter to spare), at most FIRST_STEP_MAX. An estimate that is too high costs
+    a few more steps; one too low (correlated words, which it takes for independent)
+    costs reading more matches than the window needs, hence the cap."""
+    if estimate < 1:
+        return FIRST_STEP_MAX
+    ids = window * 5 * top / (4 * estimate)
+    return max(1, min(FIRST_STEP_MAX, math.ceil(ids / PG_ID_BUCKET)))
 
 
 def _next_step(step: int, *, scanned: int, found: int, window: int) -> int:

@@ -18,8 +18,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # SQLite, a generated tsvector column and GIN index on PostgreSQL); the ORM models do not
 # describe them, so comparisons and autogenerate must leave them alone.
 SEARCH_TABLE_PREFIX = "stories_fts"
-SEARCH_COLUMNS = {"search_vector", "search_pairs"}
-SEARCH_INDEXES = {"ix_stories_search_vector", "ix_stories_search_pairs"}
+SEARCH_COLUMNS = {"search_vector", "search_pairs", "search_words"}
+SEARCH_INDEXES = {"ix_stories_search_vector", "ix_stories_search_pairs", "ix_stories_search_words"}
 
 
 def include_object(

@@ -8,6 +8,7 @@ hashed word pairs), and only those rows are read from the table.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, replace
@@ -27,6 +28,9 @@ from bot.storage.types import UTCDateTime
 # Past this many bucket lexemes in one tsquery, the rest is fetched without buckets (GIN
 # reads every entry of an OR: 64 buckets are 64,000 entries).
 MAX_BUCKETS_PER_STEP = 64
+# Words whose matches are estimated at most this share of the stories are found by their
+# per-segment keys; more common ones fill the window from a few fine buckets.
+SPARSE_DENSITY = 0.03
 # The most buckets a first step reads (four coarse buckets).
 FIRST_STEP_MAX = 128
 # Matches in all (estimated) that are read in one query rather than bucket by bucket.
@@ -38,6 +42,8 @@ PG_ID_BUCKET = 1_000
 # Migration 0003: a coarse bucket ("#c<n>", key PG_COARSE_KEY_BASE - n) is this many buckets.
 PG_COARSE_BUCKETS = 32
 PG_COARSE_KEY_BASE = -(2**29)
+# Migration 0006's id segment of the word keys: a coarse bucket.
+WORD_SEGMENT = PG_ID_BUCKET * PG_COARSE_BUCKETS
 # ts_rank weights {D, C, B, A}; title is A, body is B. Normalisation 1 divides by
 # 1 + log(length) so long articles do not win on bulk alone, as bm25 does on SQLite.
 TS_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
@@ -172,6 +178,11 @@ class PostgresRanker:
         # even when the newest stories lack it) and the matches in the newest bucket.
         rest = feeds_only
         estimate = 0.0 if feeds_only else await self._estimate(phrase, params)
+        words = _plain_words(query)
+        if words and not feeds_only and estimate <= SPARSE_DENSITY * int(top):
+            segments = (bottom // PG_COARSE_BUCKETS, high // PG_COARSE_BUCKETS)
+            density = max(estimate, 1.0) / max(int(top), 1)
+            return await self._by_segment(words, segments, density, where, params)
         few = feeds_only or estimate <= FEW_MATCHES
         # The ids above the scan's start do not count as scanned: the newest bucket is
         # partly filled, and a date range can start the scan lower.
@@ -248,6 +259,46 @@ class PostgresRanker:
         # Newest first over both: every match the scan skipped is older than the window's
         # (it stopped with a full window), so the union's newest are the true newest.
         return Candidates(sorted({*found, *linked}, reverse=True)[: self._window], scored)
+
+    async def _by_segment(
+        self,
+        words: list[str],
+        segments: tuple[int, int],
+        density: float,
+        where: Where,
+        params: dict[str, Any],
+    ) -> Candidates:
+        """The window's newest matches of words that are not common, by the per-segment
+        word keys of migration 0006: a step over the newest segments not read yet is one
+        GIN intersection of each word's keys for those segments (short lists: only the
+        segments' stories with the word), and only those rows are read, checked against
+        the tsvector (which also drops hash collisions and applies exclusions) and
+        scored. The first step is sized from the estimated ``density`` of matches."""
+        bottom, high = segments
+        wanted = self._window * 5 / 4
+        step = max(1, math.ceil(wanted / (density * WORD_SEGMENT)))
+        scanned = 0
+        found: list[int] = []
+        scored: dict[int, Scored] = {}
+        while high >= bottom and len(found) < self._window:
+            low = max(bottom, high - step + 1)
+            step_params = dict(params)
+            clauses = []
+            for i, word in enumerate(words):
+                step_params[f"word_keys_{i}"] = [
+                    word_key(word, g) for g in range(high, low - 1, -1)
+                ]
+                clauses.append(f"s.search_words && :word_keys_{i}")
+            # ts_match_vq, being no operator, keeps the planner off the tsvector index.
+            clauses.append("ts_match_vq(s.search_vector, to_tsquery('simple', :match))")
+            condition = " AND ".join([*clauses, *where.clauses])
+            step_scored = await self._scored(f"FROM stories AS s WHERE {condition}", step_params)
+            found.extend(step_scored)
+            scored |= step_scored
+            scanned += high - low + 1
+            high = low - 1
+            step = _next_step(step, scanned=scanned, found=len(found), window=self._window)
+        return Candidates(sorted(found, reverse=True)[: self._window], scored)
 
     async def _estimate(self, phrase: bool, params: dict[str, Any]) -> float:
         """The planner's estimate of the rows matching the words (or a phrase's pairs) in
@@ -341,6 +392,7 @@ def _statement(sql: str, params: dict[str, Any]) -> TextClause:
         )
         if name in params
     ]
+    typed += [bindparam(n, type_=ARRAY(Integer())) for n in params if n.startswith("word_keys_")]
     return text(sql).bindparams(*typed)
 
 
@@ -408,3 +460,18 @@ def _next_step(step: int, *, scanned: int, found: int, window: int) -> int:
         return step * 4
     needed = (window - found) * scanned * 5 // (found * 4) + 1
     return max(1, min(needed, step * 4))
+
+
+def word_key(word: str, segment: int) -> int:
+    """Migration 0006's key of ``word`` in id segment ``segment``: the first 32 bits of
+    md5("<word>#<segment>"), signed, as tb_search_word_key computes it."""
+    digest = hashlib.md5(f"{word}#{segment}".encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def _plain_words(query: ParsedQuery) -> list[str]:
+    """The query's words when each is one whole token (no phrase, no CJK prefix), which
+    the per-segment word keys can find; else none."""
+    if any(len(t.tokens) != 1 or t.prefix for t in query.terms):
+        return []
+    return sorted({t.tokens[0] for t in query.terms})

@@ -28,16 +28,18 @@ def titles(page: SearchPage) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def pg_reads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """How PostgreSQL reads the matches: bucket by bucket from the newest ("steps"), or all
-    at once ("at-once", what it does when the planner estimates few). A test database is
-    small, so every estimate is few: tests get the steps, the path with the most logic,
-    unless parametrized with ``indirect=True`` to check both."""
+    """How PostgreSQL reads the matches: bucket by bucket from the newest ("steps"), all at
+    once ("at-once", for few matches), or by migration 0006's per-segment word keys
+    ("segments", for words that are not common). Each is chosen from the planner's
+    estimate, and a test database is small: every estimate is "few". So tests get the
+    steps, the path with the most logic, unless parametrized with ``indirect=True``."""
     mode: str = getattr(request, "param", "steps")
-    monkeypatch.setattr(search_postgres, "FEW_MATCHES", -1 if mode == "steps" else 10**9)
+    monkeypatch.setattr(search_postgres, "FEW_MATCHES", 10**9 if mode == "at-once" else -1)
+    monkeypatch.setattr(search_postgres, "SPARSE_DENSITY", 1.0 if mode == "segments" else -1)
     return mode
 
 
-BOTH_READS = pytest.mark.parametrize("pg_reads", ["steps", "at-once"], indirect=True)
+ALL_READS = pytest.mark.parametrize("pg_reads", ["steps", "at-once", "segments"], indirect=True)
 
 
 @pytest.fixture
@@ -188,13 +190,13 @@ async def test_excluding_a_wanted_word_finds_nothing(corpus: None, service: Sear
         assert page.total == 0 and page.hits == [], query
 
 
-@BOTH_READS
+@ALL_READS
 async def test_exact_phrase(corpus: None, service: SearchService) -> None:
     assert titles(await service.search('"cluster cost"')) == ["Kubernetes cost at scale"]
     assert (await service.search('"cost cluster"')).total == 0
 
 
-@BOTH_READS
+@ALL_READS
 async def test_a_phrase_never_spans_title_and_body(
     sessions: Sessions, service: SearchService
 ) -> None:
@@ -211,7 +213,7 @@ async def test_a_phrase_never_spans_title_and_body(
 
 
 @pytest.mark.parametrize("wide_range", [1, 20_000], ids=["unbounded", "id-bounds"])
-@BOTH_READS
+@ALL_READS
 async def test_a_date_range_keeps_stories_that_arrived_out_of_date_order(
     sessions: Sessions, wide_range: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -256,7 +258,7 @@ async def test_source_author_tag_operators(corpus: None, service: SearchService)
 
 
 @pytest.mark.parametrize("wide_range", [1, 20_000], ids=["dates-by-join", "dates-as-id-set"])
-@BOTH_READS
+@ALL_READS
 async def test_dates_absolute_and_relative(
     corpus: None, service: SearchService, wide_range: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -555,7 +557,7 @@ async def test_a_shared_story_found_first_by_a_private_feed_names_a_visible_feed
     assert as_operator.source_key == "b-secret"
 
 
-@BOTH_READS
+@ALL_READS
 async def test_hidden_matches_do_not_use_up_the_ranking_window(sessions: Sessions) -> None:
     async with sessions() as s:
         catalog = await add_feed(s, "catalog-blog")
@@ -569,7 +571,7 @@ async def test_hidden_matches_do_not_use_up_the_ranking_window(sessions: Session
     assert ids_of(page) == set(visible) and page.total == 2
 
 
-@BOTH_READS
+@ALL_READS
 async def test_a_story_is_visible_through_the_feed_that_stored_it_or_one_that_carries_it(
     sessions: Sessions, service: SearchService
 ) -> None:
@@ -598,7 +600,7 @@ async def test_a_story_is_visible_through_the_feed_that_stored_it_or_one_that_ca
 SPREAD_IDS = [7, 10_003, 20_011, 45_000, 90_001, 170_000, 170_001]
 
 
-@BOTH_READS
+@ALL_READS
 async def test_ranking_window_takes_the_newest_matches_across_id_buckets(
     sessions: Sessions,
 ) -> None:
@@ -627,7 +629,7 @@ async def test_ranking_window_takes_the_newest_matches_across_id_buckets(
     assert page.total == 7 and page.hits[0].story_id == 7
 
 
-@BOTH_READS
+@ALL_READS
 async def test_a_dense_match_over_hundreds_of_buckets_fills_the_window_with_the_newest(
     sessions: Sessions,
 ) -> None:
@@ -712,6 +714,30 @@ async def test_postgres_search_turns_jit_and_parallel_workers_off_for_its_transa
     # Only the parallel setting can be compared afterwards: asyncpg's own type introspection
     # (run here for the id array) copies the current jit value into the session.
     assert after[1] == before[1] != "0"
+
+
+@pytest.mark.postgres
+async def test_postgres_word_keys_are_the_ones_the_server_stores(pg_url: str) -> None:
+    # The query's keys are computed in Python, the stored ones by migration 0006's SQL
+    # function: they must agree for every token, CJK bigrams and segments past int32 too.
+    engine = create_engine(pg_url)
+    words = ["kafka", "k8s", "분산", "監視", "x" * 64]
+    segments = [0, 1, 31, 40_000_000_000]
+    try:
+        async with session_factory(engine)() as s:
+            feed = await add_feed(s, "blog")
+            story = await add_story(s, feed, "Kafka k8s 분산", story_id=3 * 32_000 + 5)
+            await s.commit()
+            sql = "SELECT tb_search_word_key(CAST(:w AS text), CAST(:g AS bigint))"
+            for word in words:
+                for segment in segments:
+                    stored = (await s.execute(text(sql), {"w": word, "g": segment})).scalar()
+                    assert stored == search_postgres.word_key(word, segment), (word, segment)
+            row = f"SELECT search_words FROM stories WHERE id = {story.id}"
+            keys = set((await s.execute(text(row))).scalar_one())
+    finally:
+        await engine.dispose()
+    assert keys == {search_postgres.word_key(w, 3) for w in ("kafka", "k8s", "분산")}
 
 
 @pytest.mark.postgres

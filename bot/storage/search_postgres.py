@@ -100,10 +100,10 @@ class PostgresRanker:
         unscored = [i for i in found.ids if i not in found.scored]
         if unscored:
             found.scored.update(await self._scores(query, unscored))
-        # Best score first, then the newest: the order of the rank query it replaces.
-        order = sorted(
-            found.ids, key=lambda i: (found.scored[i][0], found.scored[i][1], i), reverse=True
-        )
+        # Best score first, then the newest. (A story pruned since it was found has no
+        # score: it is left out.)
+        ids = [i for i in found.ids if i in found.scored]
+        order = sorted(ids, key=lambda i: (*found.scored[i], i), reverse=True)
         page = [(i, found.scored[i][0]) for i in order[offset : offset + limit]]
         return RankedIds.of(page, len(found.ids), window=self._window)
 
@@ -133,9 +133,9 @@ class PostgresRanker:
         the window is full, so only real matches are read from the table. Words: GIN
         intersects the bucket lexemes with the words. Phrases: the pair index (migration
         0003) intersects the bucket keys with the phrase's pairs, and only those rows are
-        checked in full. The first step reads one bucket; each next step is sized from the
-        matches per bucket seen so far, so a common word fills the window in two or three
-        round trips and a rare one widens quickly."""
+        checked in full. Words that are not common go by their per-segment keys instead
+        (migration 0006, :meth:`_by_segment`). A first step of words is sized from the
+        planner's estimate, each next step from the matches per bucket seen so far."""
         rule, rule_params = self._audience.feed_rule()
         # source: is answered here, not by filters(): GIN intersects the words with the
         # "#f<feed id>" lexemes of migration 0003, and _linked_elsewhere adds the rest.
@@ -276,7 +276,8 @@ class PostgresRanker:
         scored. The first step is sized from the estimated ``density`` of matches."""
         bottom, high = segments
         wanted = self._window * 5 / 4
-        step = max(1, math.ceil(wanted / (density * WORD_SEGMENT)))
+        # At most MAX_BUCKETS_PER_STEP keys per word in one statement, as for buckets.
+        step = max(1, min(MAX_BUCKETS_PER_STEP, math.ceil(wanted / (density * WORD_SEGMENT))))
         scanned = 0
         found: list[int] = []
         scored: dict[int, Scored] = {}
@@ -297,7 +298,10 @@ class PostgresRanker:
             scored |= step_scored
             scanned += high - low + 1
             high = low - 1
-            step = _next_step(step, scanned=scanned, found=len(found), window=self._window)
+            step = min(
+                MAX_BUCKETS_PER_STEP,
+                _next_step(step, scanned=scanned, found=len(found), window=self._window),
+            )
         return Candidates(sorted(found, reverse=True)[: self._window], scored)
 
     async def _estimate(self, phrase: bool, params: dict[str, Any]) -> float:

@@ -164,7 +164,18 @@ class LogSettings(_Section):
 
 
 class CatalogSettings(_Section):
-    path: str = "config/feeds.toml"
+    # None: the catalog shipped inside the package (found from any working directory).
+    path: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _empty_is_built_in(cls, v: str | None) -> str | None:
+        return v.strip() or None if v is not None else None
+
+    @property
+    def file(self) -> Path | None:
+        """The catalog file to read, or None for the built-in one."""
+        return Path(self.path) if self.path else None
 
 
 class Settings(_Section):

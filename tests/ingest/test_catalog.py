@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.catalog import load_catalog, parse_catalog
 from bot.core.errors import ConfigError
+from bot.core.ingest.catalog import load_catalog, parse_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {
@@ -33,7 +33,7 @@ color = "#112233"
 
 
 def test_shipped_catalog_is_valid_and_complete() -> None:
-    feeds = load_catalog(ROOT / "config" / "feeds.toml")
+    feeds = load_catalog()
     keys = {f.key for f in feeds}
     assert keys >= REQUIRED
     assert len(feeds) >= 30

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands.ingest import register
-from bot.settings import CatalogSettings, DatabaseSettings, FetchSettings, Settings
+from bot.runtime.settings import CatalogSettings, DatabaseSettings, FetchSettings, Settings
 from tests.feedserver import FeedServer, rss_feed
 from tests.ingest.conftest import FIXTURES
 
@@ -39,7 +39,7 @@ def _settings(
             **fetch,  # type: ignore[arg-type]
         ),
         database=DatabaseSettings(url=db_url),
-        catalog=CatalogSettings(path=str(catalog or "config/feeds.toml")),
+        catalog=CatalogSettings(path=str(catalog) if catalog else None),
     )
 
 

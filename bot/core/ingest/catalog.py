@@ -1,9 +1,15 @@
-"""The default catalog (config/feeds.toml), validated entry by entry."""
+"""The source catalog, validated entry by entry.
+
+The default catalog ships inside the package (``feeds.toml`` beside this module, read with
+:mod:`importlib.resources`), so an installed ``techbrief`` finds it from any working directory
+and from a wheel or zip; ``catalog.path`` names another file instead.
+"""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,7 +97,18 @@ def parse_catalog(text: str, source: str) -> list[CatalogFeed]:
     return feeds
 
 
-def load_catalog(path: Path) -> list[CatalogFeed]:
+BUILT_IN = "feeds.toml"
+# How the built-in catalog is named in errors and logs (there is no path a user could open).
+BUILT_IN_LABEL = "techbrief's built-in catalog (bot/core/ingest/feeds.toml)"
+
+
+def load_catalog(path: Path | None = None) -> list[CatalogFeed]:
+    """The catalog in ``path``, or the one shipped with techbrief when ``path`` is None."""
+    if path is None:
+        text = (
+            resources.files(__package__ or __name__).joinpath(BUILT_IN).read_text(encoding="utf-8")
+        )
+        return parse_catalog(text, BUILT_IN_LABEL)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -9,26 +9,11 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from bot.commands.token import missing_token, token_of
 from bot.core.errors import ConfigError, TechbriefError
-from bot.settings import Settings, load_settings
+from bot.runtime.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-TOKEN_HELP = """\
-techbrief: DISCORD_TOKEN is not set, so the bot cannot connect to Discord.
-
-The token is your bot's password: create an application and its bot at
-  https://discord.com/developers/applications  ->  your app -> Bot -> Reset Token
-then set it either in a .env file next to the Makefile:
-  DISCORD_TOKEN=your-token-here
-or in the environment:
-  export DISCORD_TOKEN=your-token-here
-and run `make run` again. Invite the bot with the scopes `bot applications.commands`.
-
-Without a token you can still read the feeds in the terminal:
-  techbrief preview --fetch      (today's brief)
-  techbrief inspect URL          (how one feed is read)
-"""
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -45,9 +30,8 @@ def _add(
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
-        sys.stderr.write(TOKEN_HELP)
-        return EXIT_USAGE
+    if not token_of(settings):
+        return missing_token()
     from bot.runtime.main import run_bot
 
     return await run_bot(settings)
@@ -101,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"techbrief: bad setting: {exc}\n")
         return EXIT_USAGE
-    from bot.logs import setup_logging
+    from bot.runtime.logs import setup_logging
 
     setup_logging(settings.log.level, json_output=settings.log.json_output)
     handler: Handler = args.handler

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.commands.token import missing_token, token_of
 from bot.core.errors import UserInputError
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 
 if TYPE_CHECKING:  # the handlers import what they need: `techbrief --help` stays quick
     from rich.console import Console
@@ -89,18 +89,16 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
                 at_local=now,
                 per_source_cap=settings.brief.per_source_cap,
             )
-        from bot.core.render import brief_title
+        from bot.core.briefs.render import brief_title
 
         print_brief(console, brief, tz, brief_title(brief, tz))
     return 0
 
 
 async def cmd_brief_send(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.discord.token is None:
-        from bot.cli import TOKEN_HELP
-
-        sys.stderr.write(TOKEN_HELP)
-        return 2
+    token = token_of(settings)
+    if not token:
+        return missing_token()
     import discord
 
     from bot.runtime.container import open_services
@@ -110,7 +108,7 @@ async def cmd_brief_send(args: argparse.Namespace, settings: Settings) -> int:
     async with open_services(settings) as services:
         client = discord.Client(intents=discord.Intents.none())
         try:
-            await client.login(settings.discord.token.get_secret_value())  # REST only
+            await client.login(token)  # REST only
             services.discord_http = client.http
             result = await services.brief_service().plan_now(args.channel)
             if services.publisher is not None:

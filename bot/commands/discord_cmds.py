@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.settings import Settings
+from bot.commands.token import missing_token, token_of
+from bot.runtime.settings import Settings
 
 
 async def sync_commands(args: argparse.Namespace, settings: Settings) -> int:
-    token = settings.discord.token.get_secret_value().strip() if settings.discord.token else ""
+    token = token_of(settings)
     if not token:
-        from bot.cli import TOKEN_HELP
-
-        sys.stderr.write(TOKEN_HELP)
-        return 2
+        return missing_token()
     # Imported here, not at the top: every `techbrief` invocation builds the parser (and so
     # imports this module), and discord.py plus the whole runtime cost most of a second.
     import discord

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,13 +17,13 @@ from discord.http import HTTPClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.core.bookmarks import BookmarkService
-from bot.core.brief_service import BriefService
-from bot.core.catalog import load_catalog
-from bot.core.feeds import FeedService
-from bot.core.fetcher import Fetcher
+from bot.core.bookmarks.service import BookmarkService
+from bot.core.briefs.planning import BriefService
+from bot.core.ingest.catalog import load_catalog
+from bot.core.ingest.feed_service import FeedService
+from bot.core.ingest.fetcher import Fetcher
+from bot.core.ingest.refresher import Refresher
 from bot.core.models import CatalogFeed
-from bot.core.refresher import Refresher
 from bot.core.search.service import SearchService
 from bot.core.summarize import digest_formatter
 from bot.core.summarize.service import (
@@ -33,11 +32,11 @@ from bot.core.summarize.service import (
     build_summary_service,
     page_bytes,
 )
-from bot.runtime.ingest import install_ingest
+from bot.runtime.ingest import DAY_SECONDS, Ingest, PrometheusIngestMetrics, build_ingest
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.runtime.publisher import Publisher
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 from bot.storage.briefs_repo import BriefRepository
 from bot.storage.engine import create_engine, session_factory
 
@@ -126,7 +125,7 @@ class Services:
 async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Services]:
-    catalog = load_catalog(Path(settings.catalog.path))
+    catalog = load_catalog(settings.catalog.file)
     engine = create_engine(
         settings.database.url,
         echo=settings.database.echo,
@@ -223,3 +222,31 @@ async def install_summaries(services: Services, fetcher: Fetcher) -> None:
     services.job_factories.append(
         lambda _bot: [("summaries", services.settings.scheduler.tick_seconds, tick)]
     )
+
+
+def install_ingest(services: Services) -> Ingest:
+    """Build ingest, expose it on ``services``, register shutdown and the periodic jobs."""
+    ingest = build_ingest(
+        services.settings,
+        services.sessions,
+        catalog=services.catalog,
+        clock=services.clock,
+        metrics=PrometheusIngestMetrics(services.metrics),
+    )
+    services.refresher = ingest.refresher
+    services.feeds = ingest.feeds
+    # Exit stack: LIFO, so the fetcher closes before the parser pool goes away.
+    services.exit_stack.callback(ingest.parser.close)
+    services.exit_stack.push_async_callback(ingest.fetcher.close)
+    services.drainers.append(ingest.refresher.drain)
+    story_days = services.settings.retention.story_days
+    tick = services.settings.scheduler.tick_seconds
+
+    def jobs(_bot: Any) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
+        return [
+            ("poll", tick, ingest.poll),
+            ("prune", DAY_SECONDS, lambda: ingest.prune(story_days)),
+        ]
+
+    services.job_factories.append(jobs)
+    return ingest

@@ -1,10 +1,9 @@
-"""Wiring of the ingest pipeline into the composition root (bot/runtime/container.py).
+"""The ingest pipeline built from settings: fetcher, parser pool, repositories, services.
 
-``install_ingest(services)`` builds the fetcher, the parser pool, the repositories, the
-Refresher and the FeedService from settings, registers their shutdown on the exit stack, and
-adds the periodic jobs "poll" (every scheduler tick) and "prune" (daily). The catalog is synced
-lazily, once, before the first poll cycle (the start-up hook of the Refresher), because
-installing happens before the event loop work starts.
+``build_ingest`` is shared by the composition root (``bot/runtime/container.py``, which adds
+the periodic jobs and the shutdown) and by the CLI (`techbrief fetch`, `feeds import`), which
+run ingest without Discord. The catalog is synced lazily, once, before the first poll cycle
+(the start-up hook of the Refresher), because building happens before the event loop works.
 """
 
 from __future__ import annotations
@@ -12,27 +11,23 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.feed_schedule import ScheduleLimits
-from bot.core.feeds import FeedService
-from bot.core.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.feed_service import FeedService
+from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.parser import ParserPool
+from bot.core.ingest.refresher import CycleReport, IngestMetrics, Refresher, utc_now
+from bot.core.ingest.schedule import ScheduleLimits
 from bot.core.models import CatalogFeed
-from bot.core.parser import ParserPool
-from bot.core.refresher import CycleReport, IngestMetrics, Refresher, utc_now
 from bot.runtime.metrics import Metrics
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 from bot.storage.engine import is_sqlite
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.stories_repo import StoriesRepository
-
-if TYPE_CHECKING:  # the CLI builds ingest without the Discord-side container
-    from bot.runtime.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +35,7 @@ DAY_SECONDS = 24 * 3600.0
 
 
 class PrometheusIngestMetrics:
-    """bot.core.refresher.IngestMetrics on the bot's Prometheus counters."""
+    """bot.core.ingest.refresher.IngestMetrics on the bot's Prometheus counters."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
@@ -157,39 +152,3 @@ def build_ingest(
     )
     feeds = FeedService(feeds_repo, stories_repo, fetcher, parser, clock=clock, limits=limits)
     return Ingest(fetcher, parser, feeds_repo, stories_repo, refresher, feeds, worker_name())
-
-
-class _IngestSlots(Protocol):
-    """The Services fields the lead adds: ``refresher`` and ``feeds``."""
-
-    refresher: Refresher | None
-    feeds: FeedService | None
-
-
-def install_ingest(services: Services) -> Ingest:
-    """Build ingest, expose it on ``services``, register shutdown and the periodic jobs."""
-    ingest = build_ingest(
-        services.settings,
-        services.sessions,
-        catalog=services.catalog,
-        clock=services.clock,
-        metrics=PrometheusIngestMetrics(services.metrics),
-    )
-    slots = cast(_IngestSlots, services)
-    slots.refresher = ingest.refresher
-    slots.feeds = ingest.feeds
-    # Exit stack: LIFO, so the fetcher closes before the parser pool goes away.
-    services.exit_stack.callback(ingest.parser.close)
-    services.exit_stack.push_async_callback(ingest.fetcher.close)
-    services.drainers.append(ingest.refresher.drain)
-    story_days = services.settings.retention.story_days
-    tick = services.settings.scheduler.tick_seconds
-
-    def jobs(_bot: Any) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
-        return [
-            ("poll", tick, ingest.poll),
-            ("prune", DAY_SECONDS, lambda: ingest.prune(story_days)),
-        ]
-
-    services.job_factories.append(jobs)
-    return ingest

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.core.ingest.parser import ParserPool
 from bot.core.models import CatalogFeed
-from bot.core.parser import ParserPool
-from bot.runtime.container import Services
-from bot.runtime.ingest import install_ingest
+from bot.runtime.container import Services, install_ingest
 from bot.runtime.metrics import Metrics
-from bot.settings import FetchSettings, Settings
+from bot.runtime.settings import FetchSettings, Settings
 from bot.storage.feeds_repo import FeedsRepository
 from tests.feedserver import FeedServer
 from tests.ingest.conftest import SteppingClock

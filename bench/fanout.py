@@ -19,7 +19,7 @@ from typing import Any
 
 import discord
 
-from bot.core.brief_service import BriefService
+from bot.core.briefs.planning import BriefService
 from bot.runtime.discord_api import point_discord_at
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer

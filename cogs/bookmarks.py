@@ -3,7 +3,7 @@ menu, /bookmark add|note|tag|remove|export and /bookmarks (paged list).
 
 Everything answers ephemerally: bookmarks belong to one user and nobody else sees them. Each
 handler is validate -> defer (database I/O follows) -> one BookmarkService call -> render
-(bot.core.render_personal) -> reply; the service scopes every call to the acting user.
+(bot.core.briefs.render_personal) -> reply; the service scopes every call to the acting user.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core import render_personal as rp
-from bot.core.bookmarks import MAX_NOTE_CHARS, AddResult, BookmarkService
+from bot.core.bookmarks import AddResult
+from bot.core.bookmarks.service import MAX_NOTE_CHARS, BookmarkService
+from bot.core.briefs import render_personal as rp
+from bot.core.briefs.render import bookmark_custom_id, parse_bookmark_custom_id
+from bot.core.briefs.safetext import CHOICE_VALUE, CHOICES
 from bot.core.errors import QueryError, TechbriefError, UserInputError
-from bot.core.render import bookmark_custom_id, parse_bookmark_custom_id
-from bot.core.safetext import CHOICE_VALUE, CHOICES
 from bot.core.search.service import SearchService
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services

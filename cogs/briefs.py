@@ -9,8 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core import render
-from bot.core.brief_service import BriefService, suggest_timezones
+from bot.core.briefs import render
+from bot.core.briefs.planning import BriefService, suggest_timezones
 from bot.core.errors import UserInputError
 from bot.runtime.client import TechbriefBot
 from cogs.common import (

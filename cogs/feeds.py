@@ -1,7 +1,7 @@
 """/feed add|remove|list|status: the feeds a server adds itself (admins: Manage Server).
 
 Thin on purpose: FeedService fetches, validates and stores (its UserInputError / NotFoundError
-messages reach the admin verbatim through the shared error handler); bot.core.render builds
+messages reach the admin verbatim through the shared error handler); bot.core.briefs.render builds
 every payload. Every answer is ephemeral, and every command defers before its first I/O because
 `/feed add` fetches a remote document that may take the whole 20 s fetch timeout.
 """
@@ -13,8 +13,8 @@ from typing import Any, TypeAlias
 import discord
 from discord import app_commands
 
-from bot.core import render
-from bot.core.feeds import FeedService
+from bot.core.briefs import render
+from bot.core.ingest.feed_service import FeedService
 from bot.runtime.client import TechbriefBot
 from cogs.common import defer, guild_id_of, reply, require_manage_server
 from cogs.paginator import Page, Paginator

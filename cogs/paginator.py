@@ -27,9 +27,9 @@ from typing import Any
 
 import discord
 
+from bot.core.briefs.render import bookmark_custom_id
+from bot.core.briefs.render_personal import page_label
 from bot.core.errors import TechbriefError
-from bot.core.render import bookmark_custom_id
-from bot.core.render_personal import page_label
 from bot.runtime.errors import answer as send_ephemeral
 from bot.runtime.replies import NO_MENTIONS
 

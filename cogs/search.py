@@ -13,9 +13,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core import render_personal as rp
+from bot.core.briefs import render_personal as rp
+from bot.core.briefs.safetext import CHOICE_VALUE, CHOICES
 from bot.core.errors import TechbriefError
-from bot.core.safetext import CHOICE_VALUE, CHOICES
 from bot.core.search.query import parse_when
 from bot.core.search.service import SearchService
 from bot.runtime.client import TechbriefBot

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core import render
-from bot.core.brief_service import BriefService
+from bot.core.briefs import render
+from bot.core.briefs.planning import BriefService
 from bot.runtime.client import TechbriefBot
 from cogs.common import defer, guild_id_of, reply, require_manage_server
 from cogs.paginator import Page, Paginator

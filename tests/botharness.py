@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services, open_services
 from bot.runtime.extensions import EXTENSIONS
-from bot.settings import Settings, load_settings
+from bot.runtime.settings import Settings, load_settings
 from bot.storage.engine import create_engine
 from bot.storage.migrate import upgrade
 from tests.fakediscord import FakeDiscord, InteractionRecord

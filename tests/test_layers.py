@@ -27,7 +27,7 @@ def offending(path: Path) -> list[str]:
     bad: list[str] = []
     for name in sorted(imported_modules(path)):
         top = name.split(".")[0]
-        if top in FORBIDDEN or name.startswith(("bot.cli", "bot.runtime", "bot.settings")):
+        if top in FORBIDDEN or name.startswith(("bot.cli", "bot.runtime", "bot.runtime.settings")):
             bad.append(name)
     return bad
 

@@ -22,9 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.core.errors import FetchError, ParseError, TechbriefError
-from bot.core.models import NormalizedStory
-from bot.core.parser import ParseOutcome, parse_and_normalize
-from bot.core.refresher import (
+from bot.core.ingest.parser import ParseOutcome, parse_and_normalize
+from bot.core.ingest.refresher import (
     BACKPRESSURE,
     FAILED,
     GONE,
@@ -35,12 +34,13 @@ from bot.core.refresher import (
     CycleReport,
     FeedOutcome,
 )
+from bot.core.models import NormalizedStory
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bot.runtime.ingest import Ingest
-    from bot.settings import Settings
+    from bot.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ async def _read_target(target: str, settings: Settings) -> tuple[ParseOutcome, s
     now = datetime.now(UTC)
     if "://" not in target:
         return _read_file(target, now)
-    from bot.core.fetcher import Fetcher
+    from bot.core.ingest.fetcher import Fetcher
     from bot.runtime.ingest import fetch_policy
 
     url = target.strip()
@@ -230,12 +230,12 @@ async def _database(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @asynccontextmanager
 async def _ingest(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Ingest]:
-    from bot.core.catalog import load_catalog
+    from bot.core.ingest.catalog import load_catalog
     from bot.runtime.ingest import build_ingest
     from bot.storage.engine import session_factory
 
     ingest = build_ingest(
-        settings, session_factory(engine), catalog=load_catalog(Path(settings.catalog.path))
+        settings, session_factory(engine), catalog=load_catalog(settings.catalog.file)
     )
     try:
         yield ingest

@@ -19,7 +19,7 @@ from bot.core.search.service import (
 from bot.storage.engine import create_engine, session_factory
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.runtime.settings import Settings
 
 EXIT_OK, EXIT_FAIL = 0, 1
 _UNESCAPE = re.compile(r"\\(.)")

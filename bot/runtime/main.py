@@ -18,7 +18,7 @@ from bot.runtime.container import Services, open_services
 from bot.runtime.discord_api import point_discord_at
 from bot.runtime.health import HealthChecks, HealthServer
 from bot.runtime.scheduler import Ticker
-from bot.settings import Settings
+from bot.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

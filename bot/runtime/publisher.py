@@ -24,7 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.core.render import MessageSpec
+from bot.core.briefs.render import MessageSpec
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.storage.briefs_repo import BriefRepository

@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from bot.core import render as core_render
+from bot.core.briefs import render as core_render
 
 
 def embed(data: dict[str, Any]) -> discord.Embed:

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.export import SavedBookmark
+from bot.core.bookmarks import SavedBookmark
 from bot.storage.briefs_repo import SHARED
 from bot.storage.models import Bookmark, BookmarkTag, Feed, Story, StoryKey
 

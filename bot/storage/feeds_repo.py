@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.ingest.types import FeedRow, FeedState, NewFeed
 from bot.core.models import CatalogFeed
 from bot.storage.models import Bookmark, Feed, Story, StoryKey
 
@@ -55,38 +56,6 @@ def decode_key_kinds(value: str | None) -> frozenset[str]:
 
 def encode_key_kinds(kinds: frozenset[str]) -> str:
     return ",".join(k for k in KEY_KINDS if k in kinds)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRow:
-    """A feed as the ingest pipeline and the /feed commands see it (detached from the ORM)."""
-
-    id: int
-    key: str
-    url: str
-    title: str
-    site_url: str | None
-    language: str | None
-    origin: str
-    added_by_guild_id: int | None
-    active: bool
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    next_check_at: datetime
-    last_checked_at: datetime | None
-    last_success_at: datetime | None
-    last_status: int | None
-    error_count: int
-    last_error: str | None
-    gone: bool
-    # Key kinds a document of this feed repeated once: never used for its story keys again.
-    unusable_key_kinds: frozenset[str] = frozenset()
-
-    @property
-    def trusted(self) -> bool:
-        """Catalog feeds come from the operator's config; everything else is guarded."""
-        return self.origin == "catalog"
 
 
 def _row(f: Feed) -> FeedRow:
@@ -115,43 +84,10 @@ def _row(f: Feed) -> FeedRow:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedState:
-    """One fetch outcome to write back (the lease is released with it)."""
-
-    feed_id: int
-    checked_at: datetime
-    next_check_at: datetime
-    status: int | None
-    ok: bool  # success, 304 or same body: resets the error count
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    validators: bool = False  # write etag/last_modified/body_hash (a 200 with a body)
-    error: str | None = None
-    count_error: bool = False  # a real failure (not backpressure): error_count + 1
-    gone: bool = False
-    # Key kinds the parsed document made unusable (with the feed's own, as given to the
-    # parser): added to the feed's set, never taken out of it.
-    unusable_key_kinds: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
 class CatalogSync:
     added: int
     updated: int
     deactivated: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewFeed:
-    key: str
-    url: str
-    title: str
-    origin: str
-    site_url: str | None = None
-    language: str | None = None
-    color: int | None = None
-    added_by_guild_id: int | None = None
 
 
 class DuplicateFeedError(Exception):

@@ -38,8 +38,8 @@ from sqlalchemy import Table, delete, exists, insert, select, text, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.ingest.normalize import SearchText, candidate_keys, search_text_for
 from bot.core.models import NormalizedStory
-from bot.core.normalize import SearchText, candidate_keys, search_text_for
 from bot.storage.bookmarks_repo import prunable_story_ids
 from bot.storage.locks import story_writes_shared
 from bot.storage.models import Bookmark, Story, StoryKey, StoryTag

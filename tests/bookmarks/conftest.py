@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.bookmarks import BookmarkService
+from bot.core.bookmarks.service import BookmarkService
 from bot.storage.models import Feed, Story, StoryKey
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

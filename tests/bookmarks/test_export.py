@@ -10,9 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.core.bookmarks import BookmarkService
-from bot.core.errors import UserInputError
-from bot.core.export import (
+from bot.core.bookmarks.export import (
     SavedBookmark,
     escape_markdown,
     safe_link,
@@ -20,6 +18,8 @@ from bot.core.export import (
     to_markdown,
     to_netscape_html,
 )
+from bot.core.bookmarks.service import BookmarkService
+from bot.core.errors import UserInputError
 from tests.bookmarks.conftest import ALICE, GUILD, World
 
 EXPORTED = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

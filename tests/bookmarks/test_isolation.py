@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.core.bookmarks import BookmarkService
+from bot.core.bookmarks.service import BookmarkService
 from bot.core.errors import NotFoundError
 from tests.bookmarks.conftest import ALICE, BOB, GUILD, World
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.bookmarks import BookmarkService
+from bot.core.bookmarks.service import BookmarkService
 from bot.storage import bookmarks_repo
 from bot.storage.models import Story
 from tests.bookmarks.conftest import ALICE, BOB, GUILD, T0, World

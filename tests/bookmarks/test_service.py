@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.bookmarks import MAX_NOTE_CHARS, BookmarkService
+from bot.core.bookmarks.service import MAX_NOTE_CHARS, BookmarkService
 from bot.core.errors import NotFoundError, UserInputError
 from bot.storage.models import Bookmark, BookmarkTag, Feed
 from tests.bookmarks.conftest import ALICE, GUILD, FakeClock, World

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.bookmarks import BookmarkService
+from bot.core.bookmarks.service import BookmarkService
 from bot.core.errors import NotFoundError
 from bot.storage.models import Bookmark, StoryKey
 from tests.bookmarks.conftest import ALICE, BOB, GUILD, OTHER_GUILD, World

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.brief_schedule import local_day
-from bot.core.brief_service import BriefService
+from bot.core.briefs.planning import BriefService
+from bot.core.briefs.schedule import local_day
 from bot.core.errors import NotFoundError, UserInputError
 from bot.storage.briefs_repo import BriefRepository
 from tests.briefs.helpers import Clock, add_feed, add_story

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.core import render
-from bot.core import safetext as st
-from bot.core.briefs import Filters, StoryView, build_brief
+from bot.core.briefs import Filters, StoryView, build_brief, render
+from bot.core.briefs import safetext as st
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import safetext as st
+from bot.core.briefs import safetext as st
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from bot.core.errors import UserInputError
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import open_services
-from bot.settings import CatalogSettings, DatabaseSettings, DiscordSettings, Settings
+from bot.runtime.settings import CatalogSettings, DatabaseSettings, DiscordSettings, Settings
 from tests.e2e.process import write_catalog
 from tests.fakediscord import FakeDiscord, pointed_at
 

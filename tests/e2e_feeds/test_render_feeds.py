@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.core import render
-from bot.core import safetext as st
-from bot.core.feeds import AddedFeed, RemovedFeed
-from bot.storage.feeds_repo import FeedRow
+from bot.core.briefs import render
+from bot.core.briefs import safetext as st
+from bot.core.ingest.types import AddedFeed, FeedRow, RemovedFeed
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 HOSTILE = "@everyone **pwn** <@123> [x](https://evil.test) `code` " * 40

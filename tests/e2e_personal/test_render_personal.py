@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.core import render_personal as rp
-from bot.core import safetext as st
-from bot.core.bookmarks import AddResult, BookmarkPage
-from bot.core.export import SavedBookmark
-from bot.core.render import embed_length
+from bot.core.bookmarks import AddResult, BookmarkPage, SavedBookmark
+from bot.core.briefs import render_personal as rp
+from bot.core.briefs import safetext as st
+from bot.core.briefs.render import embed_length
 from bot.core.search.service import SearchHit, SearchPage
 from bot.core.search.snippet import make_snippet
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.core.fetcher import Fetcher, FetchPolicy
-from bot.core.parser import ParserPool
+from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.parser import ParserPool
 from tests.feedserver import FeedServer, feed_server  # re-exported fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,7 +61,7 @@ class SteppingClock:
 
 
 class RecordingMetrics:
-    """bot.core.refresher.IngestMetrics that remembers what it was told."""
+    """bot.core.ingest.refresher.IngestMetrics that remembers what it was told."""
 
     def __init__(self) -> None:
         from collections import Counter

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+from bot.core.ingest.types import FeedRow, NewFeed
 from bot.core.models import NormalizedStory
-from bot.storage.feeds_repo import FeedRow, FeedsRepository, NewFeed
+from bot.storage.feeds_repo import FeedsRepository
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -12,11 +12,11 @@ from email.utils import format_datetime
 import pytest
 from sqlalchemy import select
 
-from bot.core.feed_schedule import ScheduleLimits
-from bot.core.feeds import FeedService
-from bot.core.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.feed_service import FeedService
+from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.refresher import NEW, UNCHANGED, Refresher
+from bot.core.ingest.schedule import ScheduleLimits
 from bot.core.models import NormalizedStory
-from bot.core.refresher import NEW, UNCHANGED, Refresher
 from bot.storage.feeds_repo import (
     FeedsRepository,
     FeedState,

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.errors import NotFoundError, UserInputError
-from bot.core.feed_schedule import ScheduleLimits
-from bot.core.feeds import FeedService, key_base
-from bot.core.fetcher import Fetcher, FetchPolicy
-from bot.core.opml import parse_opml
+from bot.core.ingest.feed_service import FeedService, key_base
+from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.opml import parse_opml
+from bot.core.ingest.schedule import ScheduleLimits
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Bookmark, Story, StoryKey
 from bot.storage.stories_repo import StoriesRepository
@@ -165,7 +165,7 @@ async def test_status_lists_failing_feeds_first(sessions, open_fetcher, thread_p
     service = await _service(sessions, open_fetcher, thread_parser)
     good = await make_feed(service.feeds, "good", origin="custom", guild_id=GUILD)
     bad = await make_feed(service.feeds, "bad", origin="custom", guild_id=GUILD)
-    from bot.storage.feeds_repo import FeedState
+    from bot.core.ingest.types import FeedState
 
     await service.feeds.record(
         [

@@ -18,7 +18,7 @@ from bot.core.errors import (
     HTTPStatusError,
     TooManyRedirects,
 )
-from bot.core.fetcher import Fetcher, FetchPolicy, parse_max_age, parse_retry_after
+from bot.core.ingest.fetcher import Fetcher, FetchPolicy, parse_max_age, parse_retry_after
 from tests.feedserver import FeedServer, rss_feed
 
 
@@ -275,7 +275,7 @@ def test_policy_rejects_nonsense():
 
 
 async def test_unknown_host_is_a_clear_error():
-    from bot.core.ssrf import StaticResolver
+    from bot.core.ingest.ssrf import StaticResolver
 
     policy = FetchPolicy(allow_private_networks=True, total_timeout=2)
     async with Fetcher(policy, resolver=StaticResolver({})) as fetcher:

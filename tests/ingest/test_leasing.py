@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from bot.core.ingest.types import FeedState
 from bot.core.models import CatalogFeed
-from bot.storage.feeds_repo import FeedsRepository, FeedState
+from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Feed
 from tests.ingest.dbhelpers import T0, make_feed
 

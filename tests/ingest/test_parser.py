@@ -14,7 +14,7 @@ import feedparser
 import pytest
 
 from bot.core.errors import ParseError
-from bot.core.parser import ParserPool, parse_and_normalize, parse_feed
+from bot.core.ingest.parser import ParserPool, parse_and_normalize, parse_feed
 from tests.feedserver import FeedServer, atom_feed, json_feed, rss_feed
 from tests.ingest.conftest import FETCHED_AT, fixture_bytes
 

@@ -9,9 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.core.feed_schedule import ScheduleLimits
-from bot.core.fetcher import Fetcher, FetchPolicy
-from bot.core.refresher import (
+from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.refresher import (
     FAILED,
     GONE,
     NEW,
@@ -20,6 +19,7 @@ from bot.core.refresher import (
     UPDATED,
     Refresher,
 )
+from bot.core.ingest.schedule import ScheduleLimits
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Story
 from bot.storage.stories_repo import StoriesRepository

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.feed_schedule import (
+from bot.core.ingest.schedule import (
     ScheduleLimits,
     after_backpressure,
     after_failure,

@@ -12,8 +12,8 @@ import socket
 import pytest
 
 from bot.core.errors import BlockedAddressError
-from bot.core.fetcher import Fetcher, FetchPolicy
-from bot.core.ssrf import (
+from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest.ssrf import (
     BlockedSocketAddress,
     GuardedResolver,
     StaticResolver,

@@ -12,8 +12,8 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import func, select, text
 
+from bot.core.ingest.normalize import normalize_feed
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
-from bot.core.normalize import normalize_feed
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Bookmark, Story, StoryKey, StoryTag

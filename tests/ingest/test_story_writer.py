@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.core.refresher import StoryWriter
+from bot.core.ingest.story_writer import StoryWriter
 from bot.storage.stories_repo import Document, StoreResult
 from tests.ingest.dbhelpers import T0, story
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import ConfigError
-from bot.settings import Settings, load_settings
+from bot.runtime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

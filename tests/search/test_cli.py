@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands.search import register
-from bot.settings import DatabaseSettings, SearchSettings, Settings
+from bot.runtime.settings import DatabaseSettings, SearchSettings, Settings
 from tests.search.helpers import NOW, add_feed, add_story
 
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import render
-from bot.core.briefs import StoryView
-from bot.core.safetext import ZWSP
+from bot.core.briefs import StoryView, render
+from bot.core.briefs.safetext import ZWSP
 from bot.core.summarize import digest_formatter
 from bot.core.summarize.format import BULLET
 from bot.core.summarize.types import Section, Summary

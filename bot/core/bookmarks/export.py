@@ -14,25 +14,10 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-
-@dataclass(frozen=True, slots=True)
-class SavedBookmark:
-    """One bookmark as its owner sees it: the story, where it came from, and their notes."""
-
-    story_id: int
-    title: str
-    url: str | None
-    source: str  # the feed's display title; "" when unknown
-    source_key: str | None
-    published_at: datetime
-    bookmarked_at: datetime
-    tags: tuple[str, ...]
-    note: str | None
-
+from bot.core.bookmarks.types import SavedBookmark
 
 # C0 controls (except tab/newline) and DEL have no business in a title or note; some of them
 # (NUL) even break parsers and importers downstream.

@@ -20,15 +20,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import export as exporters
+from bot.core.bookmarks import export as exporters
+from bot.core.bookmarks.types import AddResult, BookmarkPage, SavedBookmark
 from bot.core.errors import NotFoundError, UserInputError
-from bot.core.export import SavedBookmark
 from bot.storage import bookmarks_repo as repo
 
 __all__ = [
@@ -71,37 +70,6 @@ _NOTE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class AddResult:
-    """``created`` is False when the story was already saved (nothing changed)."""
-
-    created: bool
-    bookmark: SavedBookmark
-    count: int  # the user's bookmarks after this call
-    cap: int
-
-
-@dataclass(frozen=True, slots=True)
-class BookmarkPage:
-    items: tuple[SavedBookmark, ...]
-    total: int  # matching bookmarks across all pages
-    limit: int
-    offset: int
-
-    @property
-    def has_more(self) -> bool:
-        return self.offset + len(self.items) < self.total
-
-    @property
-    def page(self) -> int:
-        """1-based number of this page."""
-        return self.offset // self.limit + 1
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.limit))
 
 
 # ---------------------------------------------------------------------------- validation

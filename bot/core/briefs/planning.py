@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.core import render
-from bot.core.brief_schedule import local_day, next_brief_at
-from bot.core.briefs import Brief, Filters, StoryView, build_brief
+from bot.core.briefs import render
+from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief
+from bot.core.briefs.safetext import safe_line
+from bot.core.briefs.schedule import local_day, next_brief_at
 from bot.core.errors import NotFoundError, UserInputError
-from bot.core.safetext import safe_line
 from bot.storage.briefs_repo import (
     SHARED,
     BriefRepository,

@@ -1,4 +1,4 @@
-"""Every message techbrief posts, rendered as Discord API JSON: the one owner of Discord's limits.
+"""Every channel message techbrief posts, rendered as Discord API JSON within Discord's limits.
 
 Pure and Discord-free on purpose: the outbox stores these payloads, so a resend after a crash
 posts exactly what was planned, and tests can check limits without a client. Feed text is
@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.core import safetext as st
-from bot.core.briefs import Brief, StoryView
-
-if TYPE_CHECKING:  # types only: the renderer stays free of storage at run time
-    from bot.core.feeds import AddedFeed, RemovedFeed
-    from bot.storage.feeds_repo import FeedRow
+from bot.core.briefs import safetext as st
+from bot.core.briefs.builder import Brief, StoryView
+from bot.core.ingest.types import AddedFeed, FeedRow, RemovedFeed
 
 BRAND = 0x5865F2
 BOOKMARK_PREFIX = "tb:bm:"

@@ -1,9 +1,9 @@
 """What a reader sees of their own things: search result pages, bookmark lists, confirmations.
 
-The personal counterpart of :mod:`bot.core.render`, under the same rules (DESIGN invariants 6
+The personal counterpart of :mod:`bot.core.briefs.render`, under the same rules (DESIGN invariants 6
 and 10): pure and Discord-free, output is Discord API JSON (embeds as dicts, labels as str),
-every piece of feed or user text enters through :mod:`bot.core.safetext`, every link through
-:func:`bot.core.render.safe_url`, and every Discord limit is applied here, not in the cogs.
+every piece of feed or user text enters through :mod:`bot.core.briefs.safetext`, every link through
+:func:`bot.core.briefs.render.safe_url`, and every Discord limit is applied here, not in the cogs.
 
 Two kinds of text are produced:
 
@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.core import safetext as st
-from bot.core.bookmarks import AddResult, BookmarkPage
-from bot.core.export import SavedBookmark
-from bot.core.render import BRAND, safe_url
-from bot.core.search.service import SearchHit, SearchPage
+from bot.core.bookmarks import AddResult, BookmarkPage, SavedBookmark
+from bot.core.briefs import safetext as st
+from bot.core.briefs.render import BRAND, safe_url
+from bot.core.search import SearchHit, SearchPage
 
 PER_PAGE = 5
 SELECT_OPTIONS = 25  # Discord: at most 25 options in a select menu

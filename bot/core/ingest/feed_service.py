@@ -14,7 +14,7 @@ import builtins
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -30,14 +30,15 @@ from bot.core.errors import (
     TooManyRedirects,
     UserInputError,
 )
-from bot.core.feed_schedule import ScheduleLimits, Uniform
-from bot.core.fetcher import Fetcher
+from bot.core.ingest.fetcher import Fetcher
+from bot.core.ingest.opml import Outline, parse_opml, render_opml
+from bot.core.ingest.parser import ParseOutcome
+from bot.core.ingest.refresher import Parser, success_state, utc_now
+from bot.core.ingest.schedule import ScheduleLimits, Uniform
+from bot.core.ingest.ssrf import check_url
+from bot.core.ingest.types import AddedFeed, FeedRow, FeedState, ImportReport, NewFeed, RemovedFeed
 from bot.core.models import FetchResult, ParsedFeed
-from bot.core.opml import Outline, parse_opml, render_opml
-from bot.core.parser import ParseOutcome
-from bot.core.refresher import Parser, success_state, utc_now
-from bot.core.ssrf import check_url
-from bot.storage.feeds_repo import DuplicateFeedError, FeedRow, FeedsRepository, FeedState, NewFeed
+from bot.storage.feeds_repo import DuplicateFeedError, FeedsRepository
 from bot.storage.stories_repo import StoriesRepository
 
 MAX_URL_CHARS = 2048
@@ -45,30 +46,6 @@ _KEY_CHARS = re.compile(r"[^a-z0-9]+")
 _KEY_MAX = 32
 
 FeedStatus = FeedRow  # last_error, error_count, next_check_at, last_success_at, gone, active
-
-
-@dataclass(frozen=True, slots=True)
-class AddedFeed:
-    key: str
-    title: str
-    url: str
-    stories: int  # stored now, not announced
-    latest_title: str | None
-    latest_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RemovedFeed:
-    key: str
-    title: str
-    deleted: bool  # False: deactivated (it has bookmarked or shared stories)
-
-
-@dataclass
-class ImportReport:
-    added: list[str] = field(default_factory=list)  # keys
-    duplicates: list[str] = field(default_factory=list)  # URLs already known
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (URL, reason)
 
 
 def fetch_problem(exc: FetchError) -> str:

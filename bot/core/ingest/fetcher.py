@@ -33,8 +33,7 @@ from bot.core.errors import (
     HTTPStatusError,
     TooManyRedirects,
 )
-from bot.core.models import FetchResult
-from bot.core.ssrf import (
+from bot.core.ingest.ssrf import (
     AddressCheck,
     BlockedSocketAddress,
     GuardedResolver,
@@ -43,7 +42,8 @@ from bot.core.ssrf import (
     guarded_socket_factory,
     is_public_address,
 )
-from bot.core.urls import host_of
+from bot.core.ingest.urls import host_of
+from bot.core.models import FetchResult
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9,"

@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from bot.core.ingest.urls import canonical_url, canonical_urls, resolve_url
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
 from bot.core.search.segment import searchable_text
 from bot.core.text import clean_html, clean_text, strip_boilerplate
-from bot.core.urls import canonical_url, canonical_urls, resolve_url
 
 MAX_KEY_CHARS = 512
 SUMMARY_CHARS = 600

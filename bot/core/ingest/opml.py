@@ -14,7 +14,7 @@ from datetime import datetime
 from email.utils import format_datetime
 
 from bot.core.errors import ParseError, UserInputError
-from bot.core.parser import reject_entity_expansion
+from bot.core.ingest.parser import reject_entity_expansion
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,9 @@ from typing import Any
 import feedparser
 
 from bot.core.errors import ParseError
-from bot.core.jsonfeed import looks_like_json_feed, parse_json_feed
+from bot.core.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
+from bot.core.ingest.normalize import SearchText, normalize_document, search_text_for
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
-from bot.core.normalize import SearchText, normalize_document, search_text_for
 from bot.core.text import clean_text
 
 # Everything before the root element: XML declaration, comments, DOCTYPE with internal subset.

@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.search.query import DEFAULT_MAX_QUERY_CHARS, ParsedQuery, parse_query
 from bot.core.search.snippet import SNIPPET_CHARS, make_snippet
+from bot.core.search.types import SearchHit, SearchPage
 from bot.storage.search_repo import RANK_WINDOW, SearchRepository
 
 MAX_LIMIT = 100
 __all__ = ["MAX_LIMIT", "RANK_WINDOW", "SearchHit", "SearchPage", "SearchService"]
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    story_id: int
-    title: str
-    url: str | None
-    source_key: str
-    source_name: str
-    published_at: datetime
-    snippet: str  # Discord markdown: escaped text, matched words in **bold**
-    score: float  # higher is better; comparable within one result page only
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    hits: list[SearchHit]
-    # Stories matching in all; None when more than the ranking window (1000 by default):
-    # only the newest that many matches are ranked, so say "1000+".
-    total: int | None
-    offset: int = 0
-    has_more: bool = False  # another page exists (within the ranking window)
 
 
 def _utc_now() -> datetime:

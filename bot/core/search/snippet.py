@@ -1,7 +1,7 @@
 """A short, Discord-safe excerpt of a story around the words that matched.
 
 Computed in Python from the original text (the index only holds the segmented search text,
-whose bigrams mean nothing to a reader). Escaping is :func:`bot.core.safetext.inert`, the one
+whose bigrams mean nothing to a reader). Escaping is :func:`bot.core.briefs.safetext.inert`, the one
 place hostile text is made safe (control and bidi characters dropped, markdown escaped,
 mentions defused): the whole excerpt goes through it in one call, with the matches marked by
 private-use sentinels that become ``**`` afterwards, so a story can neither break the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from bot.core.safetext import ELLIPSIS, inert
+from bot.core.briefs.safetext import ELLIPSIS, inert
 from bot.core.search.segment import is_cjk, normalize
 
 SNIPPET_CHARS = 200

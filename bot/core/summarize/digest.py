@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.core import safetext
+from bot.core.briefs import safetext
 from bot.core.summarize.format import format_summary
 from bot.core.summarize.types import Summary
 
@@ -16,10 +16,11 @@ log = logging.getLogger(__name__)
 def digest_formatter(data: Mapping[str, Any], limit: int) -> str | None:
     """Lead, key points and takeaway within ``limit`` characters, or None to use the feed text.
 
-    Matches ``bot.core.render.DigestFormatter``. Stored rows are data from an earlier build or
-    a model, so anything that does not validate yields None (the renderer then falls back to the
-    story's own summary) rather than an error that would sink the whole message. Every piece of
-    text goes through ``safetext.inert``: summaries quote feed text, and feed text is hostile.
+    Matches ``bot.core.briefs.render.DigestFormatter``. Stored rows are data from an earlier
+    build or a model, so anything that does not validate yields None (the renderer then falls
+    back to the story's own summary) rather than an error that would sink the whole message.
+    Every piece of text goes through ``safetext.inert``: summaries quote feed text, and feed
+    text is hostile.
     """
     if not isinstance(data, Mapping):
         return None

@@ -24,10 +24,11 @@ from bot.runtime.discord_api import point_discord_at
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.runtime.publisher import Publisher
-from bot.storage.briefs_repo import BriefRepository
+from bot.storage.deliveries_repo import DeliveriesRepository
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.models import Feed, Guild, Story, StoryKey, Subscription
+from bot.storage.subscriptions_repo import SubscriptionsRepository
 from tests.fakediscord import FakeDiscord
 
 RESULTS = Path(__file__).with_name("results")
@@ -94,8 +95,8 @@ async def run(channels: int, rate: float, workers: int) -> dict[str, Any]:
     sessions = session_factory(engine)
     now = datetime.now(UTC)
     await seed(sessions, fake.guild.id, [c.id for c in chans], now)
-    repo = BriefRepository(sessions)
-    service = BriefService(repo, clock=lambda: datetime.now(UTC))
+    subs, repo = SubscriptionsRepository(sessions), DeliveriesRepository(sessions)
+    service = BriefService(subs, repo, clock=lambda: datetime.now(UTC))
     started = time.perf_counter()
     planned = await service.plan_due()
     plan_s = time.perf_counter() - started
@@ -105,6 +106,7 @@ async def run(channels: int, rate: float, workers: int) -> dict[str, Any]:
     publisher = Publisher(
         lambda: client.http,
         repo,
+        subs,
         Metrics(),
         lambda: datetime.now(UTC),
         owner="bench",

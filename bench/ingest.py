@@ -220,8 +220,7 @@ def baseline(docs: list[bytes]) -> tuple[float, float]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import insert
 
-    from bot.core.ingest.fetcher import Fetcher, FetchPolicy
-    from bot.core.ingest.parser import ParserPool
+    from bot.core.ingest import Fetcher, FetchPolicy, ParserPool
     from bot.core.ingest.refresher import NEW, NOT_MODIFIED, Refresher
     from bot.storage.engine import create_engine, session_factory
     from bot.storage.feeds_repo import FeedsRepository

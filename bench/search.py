@@ -36,12 +36,11 @@ from typing import Any
 
 import asyncpg
 
-from bot.core.search.query import ParsedQuery, parse_query
-from bot.core.search.segment import searchable_text
+from bot.core.search import ParsedQuery, parse_query, searchable_text
 from bot.core.search.service import SearchService
-from bot.storage.briefs_repo import SHARED
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import SEARCH_INDEXES, upgrade
+from bot.storage.subscriptions_repo import SHARED
 from tests.pgserver import PostgresServer, find_pg_bin
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

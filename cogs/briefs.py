@@ -88,11 +88,8 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         ]
         await defer(interaction)
         if guild is not None:
-            await self.service.repo.upsert_guild(
-                guild.id,
-                guild.name,
-                guild.system_channel.id if guild.system_channel else None,
-                self.bot.services.clock(),
+            await self.service.guild_seen(
+                guild.id, guild.name, guild.system_channel.id if guild.system_channel else None
             )
         sub, created = await self.service.setup(
             guild_id=guild_id_of(interaction),
@@ -283,18 +280,16 @@ class Briefs(commands.Cog):
 
     async def _remember(self, guild: discord.Guild) -> None:
         system = guild.system_channel.id if guild.system_channel else None
-        await self.service.repo.upsert_guild(
-            guild.id, guild.name, system, self.bot.services.clock()
-        )
+        await self.service.guild_seen(guild.id, guild.name, system)
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        removed = await self.service.repo.guild_left(guild.id, self.bot.services.clock())
+        removed = await self.service.guild_left(guild.id)
         log.info("left guild", extra={"guild": guild.id, "subscriptions_removed": removed})
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        if await self.service.repo.channel_deleted(channel.id):
+        if await self.service.channel_deleted(channel.id):
             log.info("channel deleted; its brief is gone", extra={"channel_id": channel.id})
 
 

@@ -66,7 +66,7 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.core.briefs import Filters, build_brief
     from bot.runtime.container import open_services
-    from bot.storage.briefs_repo import recent_stories
+    from bot.storage.subscriptions_repo import recent_stories
 
     console = Console(highlight=False, soft_wrap=True)
     async with open_services(settings) as services:
@@ -127,7 +127,7 @@ async def _status_line(settings: Settings, channel_id: int) -> str:
     from bot.runtime.container import open_services
 
     async with open_services(settings) as services:
-        sub = await services.brief_service().repo.get(channel_id)
+        sub = await services.brief_service().subs.get(channel_id)
     if sub is not None and sub.paused_reason:
         return f" — but the channel is now paused: {sub.paused_reason}"
     return ""

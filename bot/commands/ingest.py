@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.core.errors import FetchError, ParseError, TechbriefError
-from bot.core.ingest.parser import ParseOutcome, parse_and_normalize
+from bot.core.ingest import ParseOutcome, parse_and_normalize
 from bot.core.ingest.refresher import (
     BACKPRESSURE,
     FAILED,
@@ -114,7 +114,7 @@ async def _read_target(target: str, settings: Settings) -> tuple[ParseOutcome, s
     now = datetime.now(UTC)
     if "://" not in target:
         return _read_file(target, now)
-    from bot.core.ingest.fetcher import Fetcher
+    from bot.core.ingest import Fetcher
     from bot.runtime.ingest import fetch_policy
 
     url = target.strip()
@@ -230,7 +230,7 @@ async def _database(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @asynccontextmanager
 async def _ingest(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Ingest]:
-    from bot.core.ingest.catalog import load_catalog
+    from bot.core.ingest import load_catalog
     from bot.runtime.ingest import build_ingest
     from bot.storage.engine import session_factory
 

@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.bookmarks.service import BookmarkService
 from bot.core.briefs.planning import BriefService
-from bot.core.ingest.catalog import load_catalog
+from bot.core.ingest import Fetcher, load_catalog
 from bot.core.ingest.feed_service import FeedService
-from bot.core.ingest.fetcher import Fetcher
 from bot.core.ingest.refresher import Refresher
 from bot.core.models import CatalogFeed
 from bot.core.search.service import SearchService
@@ -37,8 +36,9 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.runtime.publisher import Publisher
 from bot.runtime.settings import Settings
-from bot.storage.briefs_repo import BriefRepository
+from bot.storage.deliveries_repo import DeliveriesRepository
 from bot.storage.engine import create_engine, session_factory
+from bot.storage.subscriptions_repo import SubscriptionsRepository
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +158,11 @@ async def open_services(
 
 def install_briefs(services: Services) -> None:
     settings = services.settings
-    repo = BriefRepository(services.sessions)
+    subscriptions = SubscriptionsRepository(services.sessions)
+    outbox = DeliveriesRepository(services.sessions)
     services.briefs = BriefService(
-        repo,
+        subscriptions,
+        outbox,
         clock=services.clock,
         per_source_cap=settings.brief.per_source_cap,
         post_when_empty=settings.brief.post_when_empty,
@@ -168,7 +170,8 @@ def install_briefs(services: Services) -> None:
     )
     services.publisher = Publisher(
         services.require_discord,
-        repo,
+        outbox,
+        subscriptions,
         services.metrics,
         services.clock,
         owner=f"{socket.gethostname()}:{os.getpid()}",

@@ -17,11 +17,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.ingest import Fetcher, FetchPolicy, ParserPool, ScheduleLimits
 from bot.core.ingest.feed_service import FeedService
-from bot.core.ingest.fetcher import Fetcher, FetchPolicy
-from bot.core.ingest.parser import ParserPool
 from bot.core.ingest.refresher import CycleReport, IngestMetrics, Refresher, utc_now
-from bot.core.ingest.schedule import ScheduleLimits
 from bot.core.models import CatalogFeed
 from bot.runtime.metrics import Metrics
 from bot.runtime.settings import Settings

@@ -27,8 +27,9 @@ from tenacity import (
 from bot.core.briefs.render import MessageSpec
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
-from bot.storage.briefs_repo import BriefRepository
+from bot.storage.deliveries_repo import DeliveriesRepository
 from bot.storage.models import Delivery
+from bot.storage.subscriptions_repo import SubscriptionsRepository
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ class Publisher:
     def __init__(
         self,
         http: Callable[[], HTTPClient],
-        repo: BriefRepository,
+        outbox: DeliveriesRepository,
+        subscriptions: SubscriptionsRepository,
         metrics: Metrics,
         clock: Callable[[], datetime],
         *,
@@ -63,7 +65,8 @@ class Publisher:
         lease_seconds: float = 90,
     ) -> None:
         self._http = http
-        self._repo = repo
+        self._repo = outbox
+        self._subs = subscriptions
         self._metrics = metrics
         self._clock = clock
         self._owner = owner
@@ -273,16 +276,16 @@ class Publisher:
         now = self._clock()
         if not await self._repo.finish(row.id, "paused", now, reason, owner=self._lease_of(row)):
             return
-        first = await self._repo.pause(row.channel_id, reason, now)
+        first = await self._subs.pause(row.channel_id, reason, now)
         log.warning("channel paused", extra={"channel_id": row.channel_id, "reason": reason})
         if first and row.subscription_id is not None:
             await self._tell_guild(row, reason)
 
     async def _tell_guild(self, row: Delivery, reason: str) -> None:
-        sub = await self._repo.get(row.channel_id)
+        sub = await self._subs.get(row.channel_id)
         if sub is None:
             return
-        system = await self._repo.system_channel(sub.guild_id)
+        system = await self._subs.system_channel(sub.guild_id)
         if system is None or system == row.channel_id:
             return
         text = (

@@ -30,8 +30,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.bookmarks import SavedBookmark
-from bot.storage.briefs_repo import SHARED
 from bot.storage.models import Bookmark, BookmarkTag, Feed, Story, StoryKey
+from bot.storage.subscriptions_repo import SHARED
 
 # Namespace (first key) of the PostgreSQL advisory locks taken per user; other modules that use
 # advisory locks pick other namespaces, so the two-key form never collides with them.

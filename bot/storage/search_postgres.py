@@ -20,8 +20,8 @@ from sqlalchemy import BigInteger, Integer, Text, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.search import ParsedQuery
 from bot.core.search.fts import tsquery_expression
-from bot.core.search.query import ParsedQuery
 from bot.storage.search_sql import Audience, RankedIds, Where, filters, run
 from bot.storage.types import UTCDateTime
 

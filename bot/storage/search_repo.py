@@ -20,8 +20,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.search import ParsedQuery
 from bot.core.search.fts import fts5_any, tsquery_any
-from bot.core.search.query import ParsedQuery
 from bot.storage.models import Feed, Story, StoryKey
 from bot.storage.search_postgres import PostgresRanker
 from bot.storage.search_sql import Audience, RankedIds, filters, run

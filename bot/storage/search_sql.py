@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, TextClause, bindparam, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.search.query import ParsedQuery
-from bot.storage.briefs_repo import SHARED
+from bot.core.search import ParsedQuery
 from bot.storage.models import Feed
+from bot.storage.subscriptions_repo import SHARED
 from bot.storage.types import UTCDateTime
 
 

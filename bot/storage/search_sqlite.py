@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.search import ParsedQuery
 from bot.core.search.fts import fts5_expression
-from bot.core.search.query import ParsedQuery
 from bot.storage.search_sql import Audience, RankedIds, filters, run
 
 # A date filter matching at least this many stories is checked per match without id bounds.

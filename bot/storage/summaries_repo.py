@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.summarize.types import Summary
+from bot.core.summarize import Summary
 from bot.storage.models import DailyBudget as DailyBudgetRow
 from bot.storage.models import LlmCache, Story, StorySummary
 

@@ -12,8 +12,8 @@ import pytest
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services
 from bot.runtime.publisher import Publisher
-from bot.storage.briefs_repo import BriefRepository
 from bot.storage.models import Feed
+from bot.storage.subscriptions_repo import SubscriptionsRepository
 from tests.botharness import Clock, answer_text, eventually, running_bot
 from tests.briefs.helpers import add_story
 from tests.fakediscord import EPHEMERAL, Channel, FakeDiscord
@@ -129,7 +129,7 @@ async def test_forbidden_channel_is_paused_and_others_still_get_theirs(
     assert len(fake_discord.sent(MESSAGES, channel_id=good.id)) == 2
     bad_attempts = [r for r in fake_discord.requests if r.channel_id == bad.id]
     assert len(bad_attempts) == 1  # paused after the first 403: no retry loop
-    sub = await services.brief_service().repo.get(bad.id)
+    sub = await services.brief_service().subs.get(bad.id)
     assert sub is not None and sub.paused_reason and "403" in sub.paused_reason
     status = await fake_discord.interact_command(
         "brief status", {}, member_permissions=P.MANAGE_GUILD
@@ -156,16 +156,19 @@ async def test_restart_mid_fanout_every_channel_exactly_once(
         await add_story(services.sessions, netflix, f"Story {n}")
     clock.advance(hours=1)
     await services.brief_service().plan_due()
-    repo = services.brief_service().repo
+    briefs = services.brief_service()
+    repo, subs = briefs.outbox, briefs.subs
     first = Publisher(
-        services.require_discord, repo, services.metrics, clock, owner="first", workers=4
+        services.require_discord, repo, subs, services.metrics, clock, owner="first", workers=4
     )
     task = asyncio.create_task(first.run_once())
     await fake_discord.wait_until(lambda: len(fake_discord.sent(MESSAGES)) >= 7, timeout=10)
     task.cancel()  # the process dies mid fan-out
     await asyncio.gather(task, return_exceptions=True)
     clock.advance(minutes=5)  # the dead sender's leases expire
-    second = Publisher(services.require_discord, repo, services.metrics, clock, owner="second")
+    second = Publisher(
+        services.require_discord, repo, subs, services.metrics, clock, owner="second"
+    )
     await second.run_once()
     for ch in channels:
         live = [m for m in fake_discord.messages(ch.id) if m.payload.get("embeds")]
@@ -267,7 +270,7 @@ async def test_brief_stop_asks_for_confirmation(
     await setup(fake_discord, channel.id)
     ask = await fake_discord.interact_command("brief stop", {}, member_permissions=P.MANAGE_GUILD)
     assert ask.ephemeral and "Stop posting briefs" in (ask.content or "")
-    assert await services.brief_service().repo.get(channel.id) is not None
+    assert await services.brief_service().subs.get(channel.id) is not None
     assert ask.original is not None
     message = ask.original
     buttons = [c for row in ask.data["components"] for c in row["components"]]
@@ -275,20 +278,20 @@ async def test_brief_stop_asks_for_confirmation(
     other = fake_discord.world.add_user("someone-else")
     nope = await fake_discord.interact_component(confirm["custom_id"], message, user=other)
     assert "Only the person" in (nope.content or "")
-    assert await services.brief_service().repo.get(channel.id) is not None
+    assert await services.brief_service().subs.get(channel.id) is not None
     await fake_discord.interact_component(
         confirm["custom_id"], message, member_permissions=P.MANAGE_GUILD
     )
     await fake_discord.wait_until(lambda: bool(ask.followups), timeout=5)
     assert "Stopped the brief" in json.dumps(ask.followups[-1].payload)
-    assert await services.brief_service().repo.get(channel.id) is None
+    assert await services.brief_service().subs.get(channel.id) is None
 
 
 async def test_deleted_channel_and_left_guild_are_cleaned_up(
     bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
 ) -> None:
     _bot, services = bot
-    repo = services.brief_service().repo
+    repo = services.brief_service().subs
     gone = await new_channel(fake_discord, "to-delete")
     kept = await new_channel(fake_discord, "kept")
     await setup(fake_discord, gone.id)
@@ -302,5 +305,5 @@ async def test_deleted_channel_and_left_guild_are_cleaned_up(
     assert await eventually(lambda: _absent(repo, kept.id))
 
 
-async def _absent(repo: BriefRepository, channel_id: int) -> bool:
+async def _absent(repo: SubscriptionsRepository, channel_id: int) -> bool:
     return await repo.get(channel_id) is None

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.briefs import local_day
 from bot.core.briefs.planning import BriefService
-from bot.core.briefs.schedule import local_day
 from bot.core.errors import NotFoundError, UserInputError
-from bot.storage.briefs_repo import BriefRepository
+from bot.storage.deliveries_repo import DeliveriesRepository
+from bot.storage.subscriptions_repo import SubscriptionsRepository
 from tests.briefs.helpers import Clock, add_feed, add_story
 
 GUILD, CHANNEL = 1000, 2000
@@ -22,13 +24,22 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))  # 08:00 in Berlin
 
 
+def new_service(sessions: async_sessionmaker[AsyncSession], **kw: Any) -> BriefService:
+    return BriefService(SubscriptionsRepository(sessions), DeliveriesRepository(sessions), **kw)
+
+
 @pytest.fixture
 def service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> BriefService:
-    return BriefService(BriefRepository(sessions), clock=clock, per_source_cap=2)
+    return BriefService(
+        SubscriptionsRepository(sessions),
+        DeliveriesRepository(sessions),
+        clock=clock,
+        per_source_cap=2,
+    )
 
 
 async def setup_channel(service: BriefService, channel: int = CHANNEL, **kw: object) -> None:
-    await service.repo.upsert_guild(GUILD, "Guild", None, service._clock())
+    await service.subs.upsert_guild(GUILD, "Guild", None, service._clock())
     args: dict[str, object] = {
         "guild_id": GUILD,
         "channel_id": channel,
@@ -59,7 +70,7 @@ async def test_due_brief_is_planned_once(
 ) -> None:
     feed = await add_feed(sessions, "netflix")
     await setup_channel(service)
-    sub = await service.repo.get(CHANNEL)
+    sub = await service.subs.get(CHANNEL)
     assert sub is not None and sub.next_brief_at == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     await add_story(sessions, feed, "One")
     await add_story(sessions, feed, "Two")
@@ -67,14 +78,14 @@ async def test_due_brief_is_planned_once(
     clock.advance(hours=1)
     assert await service.plan_due() == 1
     assert await service.plan_due() == 0  # nothing repeats
-    (delivery,) = await service.repo.deliveries_for(CHANNEL)
+    (delivery,) = await service.outbox.deliveries_for(CHANNEL)
     assert delivery.kind == "brief" and len(delivery.payload["story_ids"]) == 2
-    sub = await service.repo.get(CHANNEL)
+    sub = await service.subs.get(CHANNEL)
     assert sub is not None and sub.next_brief_at == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     await add_story(sessions, feed, "Three")
     clock.advance(days=1)
     assert await service.plan_due() == 1
-    second = (await service.repo.deliveries_for(CHANNEL))[1]
+    second = (await service.outbox.deliveries_for(CHANNEL))[1]
     assert second.payload["story_ids"] == [second.story_to]  # only the new story
 
 
@@ -85,15 +96,17 @@ async def test_concurrent_planners_produce_one_delivery(
     await setup_channel(service)
     await add_story(sessions, feed, "One")
     clock.advance(hours=1)
-    other = BriefService(BriefRepository(sessions), clock=clock)
-    sub_a = await service.repo.get(CHANNEL)
-    sub_b = await other.repo.get(CHANNEL)
+    other = BriefService(
+        SubscriptionsRepository(sessions), DeliveriesRepository(sessions), clock=clock
+    )
+    sub_a = await service.subs.get(CHANNEL)
+    sub_b = await other.subs.get(CHANNEL)
     assert sub_a is not None and sub_b is not None
     results = await asyncio.gather(
         service.plan(sub_a, scheduled=True), other.plan(sub_b, scheduled=True)
     )
     assert sorted(r.planned for r in results) == [False, True]
-    assert len(await service.repo.deliveries_for(CHANNEL)) == 1
+    assert len(await service.outbox.deliveries_for(CHANNEL)) == 1
 
 
 async def test_catch_up_after_days_offline_is_one_brief(
@@ -106,7 +119,7 @@ async def test_catch_up_after_days_offline_is_one_brief(
     clock.advance(days=3, hours=5)
     assert await service.plan_due() == 1
     assert await service.plan_due() == 0
-    sub = await service.repo.get(CHANNEL)
+    sub = await service.subs.get(CHANNEL)
     assert sub is not None and sub.next_brief_at is not None and sub.next_brief_at > clock.now
 
 
@@ -161,7 +174,7 @@ async def test_realtime_mode_one_delivery_per_story(
     a = await add_story(sessions, feed, "A")
     b = await add_story(sessions, feed, "B")
     assert await service.plan_due() == 2
-    keys = [d.dedupe_key for d in await service.repo.deliveries_for(CHANNEL)]
+    keys = [d.dedupe_key for d in await service.outbox.deliveries_for(CHANNEL)]
     assert keys == [f"story:{a}", f"story:{b}"]
     assert await service.plan_due() == 0
 
@@ -200,7 +213,7 @@ async def test_outbox_leases_are_exclusive_and_owned(
     await add_story(sessions, feed, "For everyone")
     clock.advance(hours=1)
     assert await service.plan_due() == 6
-    repo = service.repo
+    repo = service.outbox
     claims = await asyncio.gather(
         *(repo.lease_deliveries(clock.now, f"w{n}", lease_seconds=60, limit=2) for n in range(8))
     )
@@ -228,7 +241,12 @@ async def test_outbox_leases_are_exclusive_and_owned(
 async def test_nothing_new_notice_once_a_day_and_schedule_keeps_moving(
     sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
-    service = BriefService(BriefRepository(sessions), clock=clock, post_when_empty=True)
+    service = BriefService(
+        SubscriptionsRepository(sessions),
+        DeliveriesRepository(sessions),
+        clock=clock,
+        post_when_empty=True,
+    )
     await add_feed(sessions, "netflix")
     await setup_channel(service)
     assert (await service.plan_now(CHANNEL)).deliveries == 0  # never from /brief send
@@ -247,9 +265,9 @@ async def test_nothing_new_notice_once_a_day_and_schedule_keeps_moving(
     )
     clock.advance(hours=2)
     assert await service.plan_due() == 0
-    sub = await service.repo.get(CHANNEL)
+    sub = await service.subs.get(CHANNEL)
     assert sub is not None and sub.next_brief_at is not None and sub.next_brief_at > clock.now
-    assert [d.dedupe_key for d in await service.repo.deliveries_for(CHANNEL)] == [
+    assert [d.dedupe_key for d in await service.outbox.deliveries_for(CHANNEL)] == [
         "empty:2026-11-22"
     ]
 
@@ -292,9 +310,11 @@ async def test_dst_weeks_one_brief_per_local_day(
     sessions: async_sessionmaker[AsyncSession], start: datetime, change_day: date
 ) -> None:
     clock = Clock(start)
-    service = BriefService(BriefRepository(sessions), clock=clock)
+    service = BriefService(
+        SubscriptionsRepository(sessions), DeliveriesRepository(sessions), clock=clock
+    )
     feed = await add_feed(sessions, "netflix")
-    await service.repo.upsert_guild(GUILD, "Guild", None, clock())
+    await service.subs.upsert_guild(GUILD, "Guild", None, clock())
     await service.setup(
         guild_id=GUILD,
         channel_id=CHANNEL,
@@ -310,7 +330,8 @@ async def test_dst_weeks_one_brief_per_local_day(
         clock.now = start + timedelta(hours=hour, minutes=5)
         await service.plan_due()
     days = [
-        local_day(d.created_at, "Europe/Berlin") for d in await service.repo.deliveries_for(CHANNEL)
+        local_day(d.created_at, "Europe/Berlin")
+        for d in await service.outbox.deliveries_for(CHANNEL)
     ]
     assert len(days) == len(set(days)) == 5  # one brief each local day, none skipped
     assert change_day in days

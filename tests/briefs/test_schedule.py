@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.briefs.schedule import local_day, next_brief_at
+from bot.core.briefs import local_day, next_brief_at
 
 BERLIN = "Europe/Berlin"
 

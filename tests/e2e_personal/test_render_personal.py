@@ -9,7 +9,7 @@ from bot.core.bookmarks import AddResult, BookmarkPage, SavedBookmark
 from bot.core.briefs import render_personal as rp
 from bot.core.briefs import safetext as st
 from bot.core.briefs.render import embed_length
-from bot.core.search.service import SearchHit, SearchPage
+from bot.core.search import SearchHit, SearchPage
 from bot.core.search.snippet import make_snippet
 
 WHEN = datetime(2026, 11, 20, tzinfo=UTC)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.core.ingest.fetcher import Fetcher, FetchPolicy
-from bot.core.ingest.parser import ParserPool
+from bot.core.ingest import Fetcher, FetchPolicy, ParserPool
 from tests.feedserver import FeedServer, feed_server  # re-exported fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"

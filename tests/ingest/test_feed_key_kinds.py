@@ -12,10 +12,9 @@ from email.utils import format_datetime
 import pytest
 from sqlalchemy import select
 
+from bot.core.ingest import Fetcher, FetchPolicy, ScheduleLimits
 from bot.core.ingest.feed_service import FeedService
-from bot.core.ingest.fetcher import Fetcher, FetchPolicy
 from bot.core.ingest.refresher import NEW, UNCHANGED, Refresher
-from bot.core.ingest.schedule import ScheduleLimits
 from bot.core.models import NormalizedStory
 from bot.storage.feeds_repo import (
     FeedsRepository,

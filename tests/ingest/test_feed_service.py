@@ -8,10 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.errors import NotFoundError, UserInputError
+from bot.core.ingest import Fetcher, FetchPolicy, ScheduleLimits, parse_opml
 from bot.core.ingest.feed_service import FeedService, key_base
-from bot.core.ingest.fetcher import Fetcher, FetchPolicy
-from bot.core.ingest.opml import parse_opml
-from bot.core.ingest.schedule import ScheduleLimits
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Bookmark, Story, StoryKey
 from bot.storage.stories_repo import StoriesRepository

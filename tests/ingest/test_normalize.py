@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from bot.core.ingest import parse_and_normalize
 from bot.core.ingest.normalize import (
     candidate_keys,
     normalize_document,
     normalize_entry,
     normalize_feed,
 )
-from bot.core.ingest.parser import parse_and_normalize
 from bot.core.ingest.urls import canonical_url, canonical_urls, resolve_url
 from bot.core.models import ParsedEntry, ParsedFeed
 from bot.core.text import clean_html, clean_text, html_to_text, strip_boilerplate

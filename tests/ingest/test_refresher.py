@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest import Fetcher, FetchPolicy, ScheduleLimits
 from bot.core.ingest.refresher import (
     FAILED,
     GONE,
@@ -19,7 +19,6 @@ from bot.core.ingest.refresher import (
     UPDATED,
     Refresher,
 )
-from bot.core.ingest.schedule import ScheduleLimits
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Story
 from bot.storage.stories_repo import StoriesRepository

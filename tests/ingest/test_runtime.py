@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.core.ingest.parser import ParserPool
+from bot.core.ingest import ParserPool
 from bot.core.models import CatalogFeed
 from bot.runtime.container import Services, install_ingest
 from bot.runtime.metrics import Metrics

@@ -12,7 +12,7 @@ import socket
 import pytest
 
 from bot.core.errors import BlockedAddressError
-from bot.core.ingest.fetcher import Fetcher, FetchPolicy
+from bot.core.ingest import Fetcher, FetchPolicy
 from bot.core.ingest.ssrf import (
     BlockedSocketAddress,
     GuardedResolver,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.search.segment import searchable_text
+from bot.core.search import searchable_text
 from bot.storage.models import Feed, Story, StoryKey, StoryTag
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.errors import QueryError
+from bot.core.search import ParsedQuery, parse_query
 from bot.core.search.fts import fts5_expression, tsquery_expression
-from bot.core.search.query import ParsedQuery, parse_query
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.search import ParsedQuery, parse_query
 from bot.core.search.fts import fts5_expression
-from bot.core.search.query import ParsedQuery, parse_query
 from bot.storage import search_sqlite
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.models import Feed, Story, StoryKey

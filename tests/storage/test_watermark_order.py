@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.storage.briefs_repo import BriefRepository
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.locks import story_writes_shared
 from bot.storage.models import Feed, Story
+from bot.storage.subscriptions_repo import SubscriptionsRepository
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -57,7 +57,7 @@ async def test_planner_waits_for_an_uncommitted_lower_id(pg_url: str) -> None:
             late = new_story(feed_id, 2)
             s.add(late)
         assert early.id < late.id
-        planner = asyncio.create_task(BriefRepository(sessions).max_story_id())
+        planner = asyncio.create_task(SubscriptionsRepository(sessions).max_story_id())
         await asyncio.sleep(0.3)
         assert not planner.done(), "the planner read max(id) past an uncommitted story"
         await slow.commit()

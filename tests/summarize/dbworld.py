@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.summarize.types import Summarizer, Summary, SummaryInput
+from bot.core.summarize import Summarizer, Summary, SummaryInput
 from bot.storage.models import Feed, Story, StoryKey, StorySummary
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ class World:
             )
             s.add(story)
             await s.flush()
-            # The per-feed key row: what makes a story visible to briefs (see briefs_repo).
+            # The per-feed key row: what makes a story visible to briefs (see subscriptions_repo).
             s.add(
                 StoryKey(
                     feed_id=self.feed_id,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.summarize.boilerplate import is_boilerplate, strip_boilerplate
+from bot.core.summarize import is_boilerplate, strip_boilerplate
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,18 @@ from typing import Any
 
 import pytest
 
-from bot.core.summarize.boilerplate import is_boilerplate
+from bot.core.summarize import (
+    Summary,
+    SummaryInput,
+    format_summary,
+    is_boilerplate,
+    split_sentences,
+)
 from bot.core.summarize.extractive import (
     ExtractiveConfig,
     ExtractiveSummarizer,
     summarize_extractive,
 )
-from bot.core.summarize.format import format_summary
-from bot.core.summarize.sentences import split_sentences
-from bot.core.summarize.types import Summary, SummaryInput
 from tests.summarize.articles import (
     CENTRAL_LATE_ARTICLE,
     CENTRAL_LATE_TITLE,

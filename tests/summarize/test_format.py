@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.summarize.format import format_summary
-from bot.core.summarize.types import Section, Summary
+from bot.core.summarize import Section, Summary, format_summary
 
 
 def _escape(text: str) -> str:

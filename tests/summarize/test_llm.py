@@ -9,10 +9,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.core.summarize.budget import InMemoryDailyBudget
-from bot.core.summarize.cache import InMemorySummaryCache
-from bot.core.summarize.llm import LLMConfig, LLMSummarizer
-from bot.core.summarize.types import Summary, SummaryInput
+from bot.core.summarize import (
+    InMemoryDailyBudget,
+    InMemorySummaryCache,
+    LLMConfig,
+    LLMSummarizer,
+    Summary,
+    SummaryInput,
+)
 from tests.summarize.articles import EN_ARTICLE, EN_TITLE, EN_URL, KO_ARTICLE, KO_TITLE, KO_URL
 from tests.summarize.conftest import RecordingServer
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.summarize.sentences import split_sentences
+from bot.core.summarize import split_sentences
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.briefs import StoryView, render
 from bot.core.briefs.safetext import ZWSP
-from bot.core.summarize import digest_formatter
+from bot.core.summarize import Section, Summary, digest_formatter
 from bot.core.summarize.format import BULLET
-from bot.core.summarize.types import Section, Summary
 from bot.storage import summaries_repo as repo
-from bot.storage.briefs_repo import BriefRepository
 from bot.storage.models import Subscription
+from bot.storage.subscriptions_repo import SubscriptionsRepository
 from tests.summarize.dbworld import T0, World
 
 HOSTILE = Summary(
@@ -54,7 +53,7 @@ async def _stored_view(sessions: async_sessionmaker[AsyncSession], data: dict[st
         )
     # A channel that follows every catalog feed, read through the brief repository.
     sub = Subscription(id=1, watermark=0, all_sources=True)
-    [view] = await BriefRepository(sessions).pending_stories(sub)
+    [view] = await SubscriptionsRepository(sessions).pending_stories(sub)
     return view
 
 

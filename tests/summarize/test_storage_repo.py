@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.summarize.types import Section, Summary
+from bot.core.summarize import Section, Summary
 from bot.storage import summaries_repo as repo
 from bot.storage.models import DailyBudget, LlmCache, Story
 from tests.summarize.dbworld import T0, Clock, World

@@ -11,14 +11,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.summarize.extractive import ExtractiveSummarizer
+from bot.core.summarize import ExtractiveSummarizer, Summary
 from bot.core.summarize.service import (
     LLMCounters,
     SummaryService,
     SummaryServiceConfig,
     build_summary_service,
 )
-from bot.core.summarize.types import Summary
 from bot.storage import summaries_repo as repo
 from tests.summarize.articles import EN_ARTICLE, EN_TITLE, EN_URL, KO_ARTICLE, KO_TITLE, KO_URL
 from tests.summarize.conftest import RecordingServer

@@ -4,11 +4,14 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.core.summarize.budget import InMemoryDailyBudget
-from bot.core.summarize.extractive import ExtractiveSummarizer
-from bot.core.summarize.teaser import TeaserConfig, TeaserExpander
+from bot.core.summarize import (
+    ExtractiveSummarizer,
+    InMemoryDailyBudget,
+    SummaryInput,
+    TeaserConfig,
+    TeaserExpander,
+)
 from bot.core.summarize.tokens import count_words
-from bot.core.summarize.types import SummaryInput
 from tests.summarize.conftest import RecordingServer
 
 Fetch = Callable[[str], Awaitable[bytes]]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.core.summarize.types import Section, Summarizer, Summary
+from bot.core.summarize import Section, Summarizer, Summary
 
 
 def test_json_round_trip() -> None:
@@ -43,7 +43,7 @@ def test_frozen() -> None:
 
 def test_summarizers_satisfy_the_protocol() -> None:
     # Checked by mypy: both implementations fit where a Summarizer is expected.
-    from bot.core.summarize.extractive import ExtractiveSummarizer
+    from bot.core.summarize import ExtractiveSummarizer
 
     summarizer: Summarizer = ExtractiveSummarizer()
     assert callable(summarizer.summarize)

@@ -2,7 +2,7 @@
 
 Planning is where exactly-once is decided: a brief's stories are those stored after the
 channel's watermark up to a snapshot of the newest id; the outbox row and the watermark move
-together (see BriefRepository.commit_plan), so a crash, a restart or a second process can
+together (see DeliveriesRepository.commit_plan), so a crash, a restart or a second process can
 neither lose nor repeat a brief. Sending is the publisher's job.
 """
 
@@ -20,14 +20,14 @@ from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief
 from bot.core.briefs.safetext import safe_line
 from bot.core.briefs.schedule import local_day, next_brief_at
 from bot.core.errors import NotFoundError, UserInputError
-from bot.storage.briefs_repo import (
+from bot.storage.deliveries_repo import DeliveriesRepository, PlannedDelivery
+from bot.storage.models import Subscription
+from bot.storage.subscriptions_repo import (
     SHARED,
-    BriefRepository,
     FeedRow,
-    PlannedDelivery,
+    SubscriptionsRepository,
     feeds_visible_to,
 )
-from bot.storage.models import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -114,18 +114,32 @@ def filters_of(sub: Subscription) -> Filters:
 class BriefService:
     def __init__(
         self,
-        repo: BriefRepository,
+        subscriptions: SubscriptionsRepository,
+        deliveries: DeliveriesRepository,
         *,
         clock: Callable[[], datetime],
         per_source_cap: int = 5,
         post_when_empty: bool = False,
         digest_formatter: render.DigestFormatter | None = None,
     ) -> None:
-        self.repo = repo
+        self.subs = subscriptions
+        self.outbox = deliveries
         self._clock = clock
         self._cap = per_source_cap
         self._post_when_empty = post_when_empty
         self._digest = digest_formatter
+
+    # -- guilds and channels (gateway events) -----------------------------------------------
+    async def guild_seen(self, guild_id: int, name: str, system_channel_id: int | None) -> None:
+        """The bot is in this guild (joined, or it became available): remember it."""
+        await self.subs.upsert_guild(guild_id, name, system_channel_id, self._clock())
+
+    async def guild_left(self, guild_id: int) -> int:
+        """The bot was removed: the guild's channels stop; returns subscriptions removed."""
+        return await self.subs.guild_left(guild_id, self._clock())
+
+    async def channel_deleted(self, channel_id: int) -> bool:
+        return await self.subs.channel_deleted(channel_id)
 
     # -- configuration -------------------------------------------------------------------
     async def setup(
@@ -148,7 +162,7 @@ class BriefService:
             feed_ids = await self.resolve_sources(guild_id, source_keys)
         now = self._clock()
         next_at = next_brief_at(hhmm, timezone, after=now) if mode == "brief" else None
-        return await self.repo.upsert(
+        return await self.subs.upsert(
             guild_id=guild_id,
             channel_id=channel_id,
             mode=mode,
@@ -161,7 +175,7 @@ class BriefService:
         )
 
     async def sources(self, guild_id: int | None) -> list[FeedRow]:
-        return await feeds_visible_to(self.repo.sessions, guild_id)
+        return await feeds_visible_to(self.subs.sessions, guild_id)
 
     async def resolve_sources(self, guild_id: int, keys: Sequence[str]) -> list[int]:
         known = {f.key: f.id for f in await self.sources(guild_id)}
@@ -173,7 +187,7 @@ class BriefService:
         return [known[k] for k in keys]
 
     async def require(self, channel_id: int) -> Subscription:
-        sub = await self.repo.get(channel_id)
+        sub = await self.subs.get(channel_id)
         if sub is None:
             raise NotFoundError("That channel has no brief set up. Use `/brief setup` there first.")
         return sub
@@ -186,7 +200,7 @@ class BriefService:
         current = {f.feed_id for f in sub.feeds}
         if (sub.all_sources and feed.origin in SHARED) or feed_id in current:
             return f"<#{channel_id}> already gets **{safe_line(feed.title, 100)}**."
-        await self.repo.set_sources(
+        await self.subs.set_sources(
             channel_id, all_sources=sub.all_sources, feed_ids=[*current, feed_id], now=self._clock()
         )
         return f"<#{channel_id}> now gets **{safe_line(feed.title, 100)}**."
@@ -203,7 +217,7 @@ class BriefService:
         if feed_id not in current:
             return f"<#{channel_id}> does not get **{safe_line(feed.title, 100)}**."
         current.discard(feed_id)
-        await self.repo.set_sources(
+        await self.subs.set_sources(
             channel_id, all_sources=False, feed_ids=sorted(current), now=self._clock()
         )
         return f"<#{channel_id}> no longer gets **{safe_line(feed.title, 100)}**."
@@ -215,9 +229,9 @@ class BriefService:
             keyword = " ".join(keyword.split())
             if not keyword or len(keyword) > MAX_KEYWORD:
                 raise UserInputError(f"A keyword must be 1 to {MAX_KEYWORD} characters.")
-        await self.repo.set_filter(channel_id, kind, keyword)
+        await self.subs.set_filter(channel_id, kind, keyword)
         sub = await self.require(channel_id)
-        waiting = await self.repo.pending_stories(sub)
+        waiting = await self.subs.pending_stories(sub)
         return build_brief(
             waiting,
             filters=filters_of(sub),
@@ -227,12 +241,12 @@ class BriefService:
 
     async def stop(self, channel_id: int) -> None:
         await self.require(channel_id)
-        await self.repo.remove(channel_id)
+        await self.subs.remove(channel_id)
 
     async def status(self, guild_id: int) -> list[ChannelStatus]:
         feeds = {f.id: f for f in await self.sources(guild_id)}
         out: list[ChannelStatus] = []
-        for sub in await self.repo.for_guild(guild_id):
+        for sub in await self.subs.for_guild(guild_id):
             filters = filters_of(sub)
             sources = (["all catalog sources"] if sub.all_sources else []) + sorted(
                 feeds[f.feed_id].key for f in sub.feeds if f.feed_id in feeds
@@ -247,7 +261,7 @@ class BriefService:
                     include=list(filters.include),
                     exclude=list(filters.exclude),
                     next_brief_at=sub.next_brief_at,
-                    waiting=await self.repo.count_pending(sub),
+                    waiting=await self.subs.count_pending(sub),
                     paused_reason=sub.paused_reason,
                 )
             )
@@ -257,7 +271,7 @@ class BriefService:
     async def preview(self, channel_id: int) -> Brief:
         """What the next brief would hold right now; marks nothing."""
         sub = await self.require(channel_id)
-        stories = await self.repo.pending_stories(sub)
+        stories = await self.subs.pending_stories(sub)
         return build_brief(
             stories, filters=filters_of(sub), at_local=self._clock(), per_source_cap=self._cap
         )
@@ -273,7 +287,7 @@ class BriefService:
         while True:
             due = [
                 s
-                for s in await self.repo.due(self._clock(), limit=batch + len(failed))
+                for s in await self.subs.due(self._clock(), limit=batch + len(failed))
                 if s.id not in failed
             ]
             for sub in due:
@@ -294,9 +308,9 @@ class BriefService:
 
     async def plan(self, sub: Subscription, *, scheduled: bool) -> PlanResult:
         now = self._clock()
-        upto = await self.repo.max_story_id()
+        upto = await self.subs.max_story_id()
         limit = 1000
-        stories = await self.repo.pending_stories(sub, upto=upto, limit=limit)
+        stories = await self.subs.pending_stories(sub, upto=upto, limit=limit)
         new_watermark = stories[-1].id if len(stories) == limit else max(upto, sub.watermark)
         next_at = None
         if sub.mode == "brief" and scheduled:
@@ -310,9 +324,9 @@ class BriefService:
         deliveries = self._deliveries(sub, stories, now, new_watermark, scheduled=scheduled)
         if not deliveries and new_watermark == sub.watermark:
             if next_at is not None:
-                await self.repo.reschedule(sub.id, next_at, now)
+                await self.subs.reschedule(sub.id, next_at, now)
             return PlanResult(planned=False, stories=0, deliveries=0)
-        inserted = await self.repo.commit_plan(
+        inserted = await self.outbox.commit_plan(
             sub.id,
             expected_watermark=sub.watermark,
             new_watermark=new_watermark,

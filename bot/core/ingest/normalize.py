@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from bot.core.ingest.urls import canonical_url, canonical_urls, resolve_url
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
-from bot.core.search.segment import searchable_text
+from bot.core.search import searchable_text
 from bot.core.text import clean_html, clean_text, strip_boilerplate
 
 MAX_KEY_CHARS = 512

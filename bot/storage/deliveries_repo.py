@@ -1,0 +1,227 @@
+"""SQL for the delivery outbox: planned messages, leased to one sender, sent exactly once.
+
+Exactly-once rests on two statements running in one transaction (``commit_plan``): the
+watermark moves from the value the plan was built on (an optimistic check: a second process
+that planned the same brief loses) and the outbox row, unique on (channel, dedupe key), is
+written. Senders lease rows (``lease_deliveries``); every later write checks the lease is still
+theirs, so a sender that lost it cannot mark another's work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.storage.models import Delivery, Subscription
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    dedupe_key: str
+    kind: str
+    payload: dict[str, Any]
+    story_from: int | None = None
+    story_to: int | None = None
+
+
+def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
+    """INSERT with the backend's ON CONFLICT support (both speak it, with their own class)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
+
+
+class DeliveriesRepository:
+    """The outbox: planned deliveries, their leases, progress and outcome."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def commit_plan(
+        self,
+        sub_id: int,
+        *,
+        expected_watermark: int,
+        new_watermark: int,
+        next_brief_at: datetime | None,
+        deliveries: Sequence[PlannedDelivery],
+        channel_id: int,
+        now: datetime,
+    ) -> int | None:
+        """Advance the watermark and write the outbox atomically.
+
+        Returns how many deliveries were new, or None when another planner moved first.
+        """
+        async with self.sessions.begin() as s:
+            values: dict[str, Any] = {"watermark": new_watermark, "updated_at": now}
+            if next_brief_at is not None:
+                values["next_brief_at"] = next_brief_at
+            moved = await s.execute(
+                update(Subscription)
+                .where(Subscription.id == sub_id, Subscription.watermark == expected_watermark)
+                .values(**values)
+            )
+            if not moved.rowcount:  # type: ignore[attr-defined]
+                await s.rollback()
+                return None
+            rows: list[dict[str, Any]] = [
+                {
+                    "subscription_id": sub_id,
+                    "channel_id": channel_id,
+                    "dedupe_key": d.dedupe_key,
+                    "kind": d.kind,
+                    "story_from": d.story_from,
+                    "story_to": d.story_to,
+                    "payload": d.payload,
+                    "status": "pending",
+                    "progress": 0,
+                    "message_ids": [],
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+                for d in deliveries
+            ]
+            if not rows:
+                return 0
+            # A delivery already in the outbox (same channel and key) is the same message:
+            # skip it, but still move the watermark and schedule, or the channel sticks.
+            inserted = await s.execute(
+                dialect_insert(s, Delivery)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["channel_id", "dedupe_key"])
+            )
+            return int(inserted.rowcount or 0)  # type: ignore[attr-defined]
+
+    # -- outbox --------------------------------------------------------------------------
+    async def lease_deliveries(
+        self, now: datetime, owner: str, *, lease_seconds: float = 90, limit: int = 100
+    ) -> list[Delivery]:
+        """Claim sendable rows; a crashed sender's lease expires and another takes over.
+
+        The claiming UPDATE repeats the "free" conditions, so when two senders picked the
+        same ids (SQLite has no SKIP LOCKED) only one of them wins each row.
+        """
+        until = now + timedelta(seconds=lease_seconds)
+        free = (
+            Delivery.status == "pending",
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+        )
+        claimable = select(Delivery.id).where(*free).order_by(Delivery.id).limit(limit)
+        for _attempt in range(10):
+            async with self.sessions.begin() as s:
+                query = claimable
+                if s.get_bind().dialect.name == "postgresql":
+                    query = claimable.with_for_update(skip_locked=True)
+                ids = list((await s.execute(query)).scalars())
+                if not ids:
+                    return []
+                await s.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids), *free)
+                    .values(lease_owner=owner, lease_until=until)
+                )
+                rows = await s.execute(
+                    select(Delivery)
+                    .where(
+                        Delivery.id.in_(ids),
+                        Delivery.lease_owner == owner,
+                        Delivery.lease_until == until,
+                    )
+                    .order_by(Delivery.id)
+                )
+                won = list(rows.scalars())
+            if won:
+                return won
+            # Every row we saw was taken by a concurrent sender: look again, others remain.
+        return []
+
+    async def _owned(self, s: AsyncSession, delivery_id: int, owner: str) -> Delivery | None:
+        """The row, locked, if `owner` still holds its lease (else another sender took it)."""
+        row = await s.get(Delivery, delivery_id, with_for_update=True)
+        if row is None or row.lease_owner != owner:
+            return None
+        return row
+
+    async def record_progress(
+        self,
+        delivery_id: int,
+        *,
+        owner: str,
+        progress: int,
+        message_id: int | None,
+        lease_until: datetime,
+        thread_id: int | None = None,
+    ) -> bool:
+        """Save how far a delivery got and renew its lease; False when the lease was lost."""
+        async with self.sessions.begin() as s:
+            row = await self._owned(s, delivery_id, owner)
+            if row is None:
+                return False
+            row.progress = progress
+            row.lease_until = lease_until
+            if message_id is not None:
+                row.message_ids = [*row.message_ids, str(message_id)]
+            if thread_id is not None:
+                row.thread_id = thread_id
+            return True
+
+    async def finish(
+        self,
+        delivery_id: int,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        *,
+        owner: str,
+    ) -> bool:
+        async with self.sessions.begin() as s:
+            row = await self._owned(s, delivery_id, owner)
+            if row is None:
+                return False
+            row.status = status
+            row.sent_at = now if status == "sent" else None
+            row.last_error = error
+            row.lease_owner = None
+            row.lease_until = None
+            return True
+
+    async def retry_later(self, delivery_id: int, at: datetime, error: str, *, owner: str) -> bool:
+        async with self.sessions.begin() as s:
+            row = await self._owned(s, delivery_id, owner)
+            if row is None:
+                return False
+            row.attempts += 1
+            row.next_attempt_at = at
+            row.last_error = error[:500]
+            row.lease_owner = None
+            row.lease_until = None
+            return True
+
+    async def deliveries_for(self, channel_id: int) -> list[Delivery]:
+        async with self.sessions() as s:
+            rows = await s.execute(
+                select(Delivery).where(Delivery.channel_id == channel_id).order_by(Delivery.id)
+            )
+            return list(rows.scalars())
+
+    async def outstanding(self) -> int:
+        async with self.sessions() as s:
+            return int(
+                (
+                    await s.execute(
+                        select(func.count())
+                        .select_from(Delivery)
+                        .where(Delivery.status == "pending")
+                    )
+                ).scalar()
+                or 0
+            )

@@ -9,19 +9,18 @@ COPY bot ./bot
 COPY cogs ./cogs
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-# Runtime stage: only the wheels, the config and an unprivileged user.
+# Runtime stage: only the wheels and an unprivileged user. The catalog ships inside the
+# package; mount a settings file or set TECHBRIEF_* variables to configure.
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_URL=sqlite+aiosqlite:////data/techbrief.db \
-    TECHBRIEF_HTTP__HOST=0.0.0.0 \
-    TECHBRIEF_CATALOG__PATH=/app/config/feeds.toml
+    TECHBRIEF_HTTP__HOST=0.0.0.0
 RUN useradd --create-home --uid 10001 techbrief && mkdir -p /data /app \
     && chown techbrief:techbrief /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 WORKDIR /app
-COPY config ./config
 USER techbrief
 VOLUME ["/data"]
 EXPOSE 8765

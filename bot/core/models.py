@@ -8,7 +8,7 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class CatalogFeed:
-    """One entry of ``config/feeds.toml``."""
+    """One entry of the source catalog (``bot/core/ingest/feeds.toml`` or ``catalog.path``)."""
 
     key: str
     name: str

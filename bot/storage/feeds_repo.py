@@ -109,7 +109,7 @@ class FeedsRepository:
     # -- catalog and user feeds ---------------------------------------------------------------
 
     async def sync_catalog(self, catalog: Sequence[CatalogFeed], now: datetime) -> CatalogSync:
-        """Upsert config/feeds.toml as origin "catalog"; catalog feeds no longer listed stop.
+        """Upsert the catalog as origin "catalog"; catalog feeds no longer listed stop.
 
         A catalog entry whose URL a guild had already added as a custom feed takes that row
         over (its stories and keys stay; it just becomes trusted and visible to everyone).

@@ -9,10 +9,11 @@ theirs, so a sender that lost it cannot mark another's work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,6 +21,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import Delivery, Subscription
+
+T = TypeVar("T")
+# Rows per statement: 13 columns each stays far below SQLite's and asyncpg's parameter caps.
+STATEMENT_ROWS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +36,42 @@ class PlannedDelivery:
     story_to: int | None = None
 
 
-def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
+@dataclass(frozen=True, slots=True)
+class PlanCommit:
+    """One channel's plan: move its watermark from expected to new, write these deliveries."""
+
+    sub_id: int
+    channel_id: int
+    expected_watermark: int
+    new_watermark: int
+    next_brief_at: datetime | None
+    deliveries: Sequence[PlannedDelivery]
+
+
+def _outbox_row(plan: PlanCommit, d: PlannedDelivery, now: datetime) -> dict[str, Any]:
+    return {
+        "subscription_id": plan.sub_id,
+        "channel_id": plan.channel_id,
+        "dedupe_key": d.dedupe_key,
+        "kind": d.kind,
+        "story_from": d.story_from,
+        "story_to": d.story_to,
+        "payload": d.payload,
+        "status": "pending",
+        "progress": 0,
+        "message_ids": [],
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def dialect_insert(session: AsyncSession, model: Any) -> Any:
     """INSERT with the backend's ON CONFLICT support (both speak it, with their own class)."""
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(model)
@@ -59,46 +99,59 @@ class DeliveriesRepository:
 
         Returns how many deliveries were new, or None when another planner moved first.
         """
+        plan = PlanCommit(
+            sub_id, channel_id, expected_watermark, new_watermark, next_brief_at, deliveries
+        )
+        return (await self.commit_plans([plan], now))[0]
+
+    async def commit_plans(self, plans: Sequence[PlanCommit], now: datetime) -> list[int | None]:
+        """Many channels' plans in one transaction, with a few statements, not a few per plan.
+
+        Each plan is still its own compare-and-set on the watermark: a plan another planner
+        beat gets None and writes nothing, the others land and get how many of their
+        deliveries were new. All or none of the transaction commits, so no watermark moves
+        without its outbox rows. Plans that move the same way (same watermarks and next
+        time, as thousands of channels firing at 09:00 in one zone do) share one UPDATE.
+        """
+        groups: dict[tuple[int, int, datetime | None], list[int]] = defaultdict(list)
+        for plan in plans:
+            key = (plan.expected_watermark, plan.new_watermark, plan.next_brief_at)
+            groups[key].append(plan.sub_id)
         async with self.sessions.begin() as s:
-            values: dict[str, Any] = {"watermark": new_watermark, "updated_at": now}
-            if next_brief_at is not None:
-                values["next_brief_at"] = next_brief_at
-            moved = await s.execute(
-                update(Subscription)
-                .where(Subscription.id == sub_id, Subscription.watermark == expected_watermark)
-                .values(**values)
-            )
-            if not moved.rowcount:  # type: ignore[attr-defined]
-                await s.rollback()
-                return None
-            rows: list[dict[str, Any]] = [
-                {
-                    "subscription_id": sub_id,
-                    "channel_id": channel_id,
-                    "dedupe_key": d.dedupe_key,
-                    "kind": d.kind,
-                    "story_from": d.story_from,
-                    "story_to": d.story_to,
-                    "payload": d.payload,
-                    "status": "pending",
-                    "progress": 0,
-                    "message_ids": [],
-                    "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                }
-                for d in deliveries
+            moved: set[int] = set()
+            for (expected, new, next_at), sub_ids in groups.items():
+                values: dict[str, Any] = {"watermark": new, "updated_at": now}
+                if next_at is not None:
+                    values["next_brief_at"] = next_at
+                for ids in _chunks(sub_ids, STATEMENT_ROWS):
+                    result = await s.execute(
+                        update(Subscription)
+                        .where(Subscription.id.in_(ids), Subscription.watermark == expected)
+                        .values(**values)
+                        .returning(Subscription.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                    moved.update(result.scalars())
+            rows = [
+                _outbox_row(plan, d, now)
+                for plan in plans
+                if plan.sub_id in moved
+                for d in plan.deliveries
             ]
-            if not rows:
-                return 0
-            # A delivery already in the outbox (same channel and key) is the same message:
-            # skip it, but still move the watermark and schedule, or the channel sticks.
-            inserted = await s.execute(
-                dialect_insert(s, Delivery)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["channel_id", "dedupe_key"])
-            )
-            return int(inserted.rowcount or 0)  # type: ignore[attr-defined]
+            inserted: Counter[int] = Counter()
+            for chunk in _chunks(rows, STATEMENT_ROWS):
+                # A delivery already in the outbox (same channel and key) is the same
+                # message: skip it, but still move the watermark and schedule, or the
+                # channel sticks.
+                # executemany: compiled once, sent in batches (insertmanyvalues) with RETURNING.
+                result = await s.execute(
+                    dialect_insert(s, Delivery.__table__)
+                    .on_conflict_do_nothing(index_elements=["channel_id", "dedupe_key"])
+                    .returning(Delivery.__table__.c.subscription_id),
+                    list(chunk),
+                )
+                inserted.update(result.scalars())
+        return [inserted[p.sub_id] if p.sub_id in moved else None for p in plans]
 
     # -- outbox --------------------------------------------------------------------------
     async def lease_deliveries(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -20,7 +20,7 @@ from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief
 from bot.core.briefs.safetext import safe_line
 from bot.core.briefs.schedule import local_day, next_brief_at
 from bot.core.errors import NotFoundError, UserInputError
-from bot.storage.deliveries_repo import DeliveriesRepository, PlannedDelivery
+from bot.storage.deliveries_repo import DeliveriesRepository, PlanCommit, PlannedDelivery
 from bot.storage.models import Subscription
 from bot.storage.subscriptions_repo import (
     SHARED,
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("brief", "realtime")
 MAX_KEYWORD = 100
+PLAN_LIMIT = 1000  # stories per plan; a channel further behind catches up over several
 
 
 def parse_time(text: str) -> tuple[int, int]:
@@ -109,6 +110,14 @@ def filters_of(sub: Subscription) -> Filters:
         include=tuple(sorted(f.keyword for f in sub.filters if f.kind == "include")),
         exclude=tuple(sorted(f.keyword for f in sub.filters if f.kind == "exclude")),
     )
+
+
+@dataclass
+class _Memo:
+    """What one planning batch computed once for all channels that share it."""
+
+    rendered: dict[tuple[object, ...], list[PlannedDelivery]] = field(default_factory=dict)
+    next_at: dict[tuple[str, str, datetime], datetime] = field(default_factory=dict)
 
 
 class BriefService:
@@ -290,17 +299,58 @@ class BriefService:
                 for s in await self.subs.due(self._clock(), limit=batch + len(failed))
                 if s.id not in failed
             ]
-            for sub in due:
-                try:
-                    result = await self.plan(sub, scheduled=True)
-                    planned += result.deliveries
-                    if not result.planned:
-                        failed.add(sub.id)  # nothing to do now; never revisit it this tick
-                except Exception:
-                    failed.add(sub.id)
-                    log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
+            planned += await self._plan_batch(due, failed)
             if len(due) < batch:
                 return planned
+
+    async def _plan_batch(self, subs: Sequence[Subscription], failed: set[int]) -> int:
+        """Plan many channels with one snapshot, shared reads and renders, one commit.
+
+        Channels with the same watermark and the same sources see the same stories, so
+        those are read once; the same stories in the same zone, mode and filters make the
+        same messages, so those are rendered once. Thousands of channels that all fire at
+        09:00 cost a handful of queries instead of three round trips each.
+        """
+        now = self._clock()
+        upto = await self.subs.max_story_id()
+        pending: dict[tuple[object, ...], list[StoryView]] = {}
+        memo = _Memo()
+        commits: list[tuple[Subscription, PlanCommit]] = []
+        for sub in subs:
+            try:
+                seen = (sub.watermark, sub.all_sources, frozenset(f.feed_id for f in sub.feeds))
+                if seen not in pending:
+                    pending[seen] = await self.subs.pending_stories(
+                        sub, upto=upto, limit=PLAN_LIMIT
+                    )
+                commit = self._commit_for(sub, pending[seen], now, upto, memo, seen)
+            except Exception:
+                failed.add(sub.id)
+                log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
+                continue
+            if commit is None:
+                failed.add(sub.id)  # nothing to do now; never revisit it this tick
+            else:
+                commits.append((sub, commit))
+        try:
+            results = await self.outbox.commit_plans([c for _, c in commits], now)
+        except Exception:
+            # One bad plan must not hold back the rest: land them one by one instead.
+            log.warning("batched plan commit failed; committing channel by channel", exc_info=True)
+            results = []
+            for sub, commit in commits:
+                try:
+                    results.append((await self.outbox.commit_plans([commit], now))[0])
+                except Exception:
+                    results.append(None)
+                    log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
+        planned = 0
+        for (sub, _), inserted in zip(commits, results, strict=True):
+            if inserted is None:
+                failed.add(sub.id)
+            else:
+                planned += inserted
+        return planned
 
     async def plan_now(self, channel_id: int) -> PlanResult:
         sub = await self.require(channel_id)
@@ -309,36 +359,58 @@ class BriefService:
     async def plan(self, sub: Subscription, *, scheduled: bool) -> PlanResult:
         now = self._clock()
         upto = await self.subs.max_story_id()
-        limit = 1000
-        stories = await self.subs.pending_stories(sub, upto=upto, limit=limit)
-        new_watermark = stories[-1].id if len(stories) == limit else max(upto, sub.watermark)
+        stories = await self.subs.pending_stories(sub, upto=upto, limit=PLAN_LIMIT)
+        commit = self._commit_for(sub, stories, now, upto, scheduled=scheduled)
+        if commit is None:
+            return PlanResult(planned=False, stories=0, deliveries=0)
+        inserted = (await self.outbox.commit_plans([commit], now))[0]
+        if not inserted:  # lost to another planner, or nothing new to post
+            return PlanResult(planned=False, stories=0, deliveries=0)
+        shown = sum(len(d.payload.get("story_ids", [])) for d in commit.deliveries)
+        return PlanResult(planned=True, stories=shown, deliveries=inserted)
+
+    def _commit_for(
+        self,
+        sub: Subscription,
+        stories: list[StoryView],
+        now: datetime,
+        upto: int,
+        memo: _Memo | None = None,
+        seen: tuple[object, ...] = (),
+        *,
+        scheduled: bool = True,
+    ) -> PlanCommit | None:
+        """What planning this channel writes; None when there is nothing to write at all."""
+        new_watermark = stories[-1].id if len(stories) == PLAN_LIMIT else max(upto, sub.watermark)
+        memo = memo if memo is not None else _Memo()
         next_at = None
         if sub.mode == "brief" and scheduled:
             fired = sub.next_brief_at or now
-            next_at = next_brief_at(
-                parse_time(sub.brief_time),
-                sub.timezone,
-                after=max(now, fired),
-                last_local_day=local_day(fired, sub.timezone),
+            when = (sub.brief_time, sub.timezone, fired)
+            if when not in memo.next_at:
+                memo.next_at[when] = next_brief_at(
+                    parse_time(sub.brief_time),
+                    sub.timezone,
+                    after=max(now, fired),
+                    last_local_day=local_day(fired, sub.timezone),
+                )
+            next_at = memo.next_at[when]
+        shape = (*seen, sub.mode, filters_of(sub), sub.timezone, scheduled)
+        if shape not in memo.rendered:
+            memo.rendered[shape] = self._deliveries(
+                sub, stories, now, new_watermark, scheduled=scheduled
             )
-        deliveries = self._deliveries(sub, stories, now, new_watermark, scheduled=scheduled)
-        if not deliveries and new_watermark == sub.watermark:
-            if next_at is not None:
-                await self.subs.reschedule(sub.id, next_at, now)
-            return PlanResult(planned=False, stories=0, deliveries=0)
-        inserted = await self.outbox.commit_plan(
-            sub.id,
+        deliveries = memo.rendered[shape]
+        if not deliveries and new_watermark == sub.watermark and next_at is None:
+            return None
+        return PlanCommit(
+            sub_id=sub.id,
+            channel_id=sub.channel_id,
             expected_watermark=sub.watermark,
             new_watermark=new_watermark,
             next_brief_at=next_at,
             deliveries=deliveries,
-            channel_id=sub.channel_id,
-            now=now,
         )
-        if not inserted:
-            return PlanResult(planned=False, stories=0, deliveries=0)
-        shown = sum(len(d.payload.get("story_ids", [])) for d in deliveries)
-        return PlanResult(planned=True, stories=shown, deliveries=inserted)
 
     def _deliveries(
         self,

@@ -33,6 +33,17 @@ from tests.fakediscord import FakeDiscord
 
 RESULTS = Path(__file__).with_name("results")
 MESSAGES = "POST /channels/{channel_id}/messages"
+# Channels are spread over zones so planning renders per zone as in a real fleet.
+ZONES = (
+    "Europe/Berlin",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+)
 
 
 async def seed(sessions: Any, guild_id: int, channel_ids: list[int], now: datetime) -> None:
@@ -56,9 +67,9 @@ async def seed(sessions: Any, guild_id: int, channel_ids: list[int], now: dateti
                     guild_id=guild_id,
                     channel_id=cid,
                     mode="brief",
-                    timezone="Europe/Berlin",
+                    timezone=ZONES[cid % len(ZONES)],
                     brief_time="09:00",
-                    watermark=0,
+                    watermark=cid % 2,  # two story sets: each is read once per batch
                     next_brief_at=now - timedelta(minutes=1),
                     all_sources=True,
                     created_at=now,

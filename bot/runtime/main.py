@@ -19,6 +19,7 @@ from bot.runtime.discord_api import point_discord_at
 from bot.runtime.health import HealthChecks, HealthServer
 from bot.runtime.scheduler import Ticker
 from bot.runtime.settings import Settings
+from bot.runtime.single_process import AlreadyRunning, only_process
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,16 @@ async def run_bot(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    try:
+        with only_process(settings.database.url):
+            return await _run(settings, stop)
+    except AlreadyRunning as exc:
+        sys.stderr.write(f"techbrief: {exc}\n")
+        return EXIT_USAGE
+
+
+async def _run(settings: Settings, stop: asyncio.Event) -> int:
+    assert settings.discord.token is not None
     async with open_services(settings) as services:
         problem = await _database_problem(services)
         if problem is not None:

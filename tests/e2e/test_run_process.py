@@ -254,8 +254,17 @@ async def test_sync_commands_for_a_guild_the_bot_is_not_in_says_so(stack: Stack)
 async def test_sigterm_during_a_gateway_outage_still_exits_0_within_ten_seconds(
     stack: Stack,
 ) -> None:
-    # A second bot whose gateway handshake hangs (the shared bot's socket stays open).
-    env = {**stack.env, "TECHBRIEF_HTTP__PORT": str(free_port())}
+    # A second bot whose gateway handshake hangs (the shared bot's socket stays open). It has
+    # a database of its own: one SQLite file serves one `techbrief run`.
+    first_db = stack.env["DATABASE_URL"]
+    env = {
+        **stack.env,
+        "TECHBRIEF_HTTP__PORT": str(free_port()),
+        "DATABASE_URL": first_db.replace("t.db", "second.db"),
+    }
+    assert env["DATABASE_URL"] != first_db
+    upgrade = await run_cli("db", "upgrade", env=env)
+    assert upgrade.code == 0, upgrade.output
     second = BotProcess(env)
     lookups = len(stack.fake.sent("GET /gateway/bot"))
     stack.fake.hold_gateway()

@@ -144,3 +144,43 @@ async def test_a_database_the_bot_cannot_use_stops_it_before_discord(
     assert expected in result.stderr
     assert "Traceback" not in result.output
     assert "logging in" not in result.output  # Discord was never contacted
+
+
+async def test_a_second_run_on_one_sqlite_file_is_refused_naming_postgresql(
+    tmp_path: Path,
+) -> None:
+    from bot.runtime.single_process import only_process
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
+    env = child_env(
+        {
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+            "DATABASE_URL": url,
+        }
+    )
+    upgrade = await run_cli("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgrade.code == 0, upgrade.output
+    with only_process(url):  # this test process plays the first `techbrief run`
+        result = await run_cli("run", env=env, cwd=tmp_path)
+    assert result.code == 2, result.output
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1, line
+    assert "already uses the SQLite database" in line and "PostgreSQL" in line
+    assert str(tmp_path / "t.db") in line
+    assert "Traceback" not in result.output
+
+
+def test_the_run_lock_is_released_when_its_holder_ends(tmp_path: Path) -> None:
+    from bot.runtime.single_process import AlreadyRunning, only_process
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
+    with only_process(url), pytest.raises(AlreadyRunning, match="PostgreSQL"), only_process(url):
+        pass
+    with only_process(url):  # free again
+        pass
+    with (
+        only_process("postgresql+asyncpg://u@127.0.0.1/db"),
+        only_process("postgresql+asyncpg://u@127.0.0.1/db"),
+    ):
+        pass  # no lock on PostgreSQL: many processes are its job

@@ -393,6 +393,8 @@ def _state_values(state: FeedState) -> dict[str, Any]:
         )
     if state.gone:
         values["gone"] = True
+    if state.title:
+        values["title"] = state.title[:300]
     kinds = state.unusable_key_kinds & frozenset(KEY_KINDS)
     if kinds:
         values["unusable_key_kinds"] = encode_key_kinds(kinds)

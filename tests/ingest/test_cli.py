@@ -171,7 +171,7 @@ async def test_feeds_import_export_round_trip(capsys, db_url, tmp_path, feed_ser
     )
     assert await run(["feeds", "import", str(opml)], settings) == 0
     out = capsys.readouterr().out
-    assert "added 1: a-example" in out and "refused 1" in out and "127.0.0.1" in out
+    assert "added 1: a\n" in out and "refused 1" in out and "127.0.0.1" in out
     assert await run(["feeds", "import", str(opml)], settings) == 0
     assert "skipped 1 already known" in capsys.readouterr().out
     target = tmp_path / "out.opml"

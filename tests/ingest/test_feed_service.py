@@ -53,7 +53,7 @@ async def test_add_custom_fetches_once_and_stores_without_announcing(
     service = await _service(sessions, open_fetcher, thread_parser)
     added = await service.add_custom(" " + feed_server.url("/blog.xml") + " ", guild_id=GUILD)
     assert feed_server.hits["/blog.xml"] == 1
-    assert added.key == "127-0-0-1" and added.title == "Generated blog" and added.stories == 4
+    assert added.key == "generated-blog" and added.title == "Generated blog" and added.stories == 4
     assert added.latest_title == "Post 0" and added.latest_url == "https://blog.test/post-0"
     row = await service.feeds.by_key(added.key)
     assert row is not None and row.origin == "custom" and row.added_by_guild_id == GUILD
@@ -129,7 +129,7 @@ async def test_guild_cap(sessions, feed_server: FeedServer, open_fetcher, thread
     with pytest.raises(UserInputError, match="remove one"):
         await service.add_custom(feed_server.url("/3.xml"), guild_id=GUILD)
     keys = [f.key for f in await service.list(GUILD)]
-    assert keys == ["127-0-0-1", "127-0-0-1-2", "127-0-0-1-3"]
+    assert keys == ["generated-blog", "generated-blog-2", "generated-blog-3"]
 
 
 async def test_remove_deletes_or_deactivates_when_bookmarked(
@@ -196,10 +196,10 @@ async def test_opml_import_and_export_round_trip(sessions, strict_fetcher, threa
   <outline text="Inside" xmlUrl="http://10.0.0.1/feed"/>
 </body></opml>"""
     report = await service.import_opml(opml)
-    assert report.added == ["one-example"]
+    assert report.added == ["one-blog"]
     assert report.duplicates == ["https://existing.example/feed"]
     assert [u for u, _ in report.refused] == ["ftp://bad.example/feed", "http://10.0.0.1/feed"]
-    row = await service.feeds.by_key("one-example")
+    row = await service.feeds.by_key("one-blog")
     assert row is not None and row.origin == "opml" and row.title == "One Blog"
     exported = await service.export_opml()
     outlines = {o.xml_url: o for o in parse_opml(exported.encode())}
@@ -210,7 +210,6 @@ async def test_opml_import_and_export_round_trip(sessions, strict_fetcher, threa
 
 
 def test_key_base():
-    assert key_base("Whatever", "https://www.Engineering.Example.com/feed") == (
-        "engineering-example-com"
-    )
+    assert key_base("Whatever - RSS", "https://www.Engineering.Example.com/feed") == "whatever"
+    assert key_base(None, "https://www.Engineering.Example.com/feed") == "engineering-example-com"
     assert len(key_base(None, "https://" + "a" * 60 + ".com/")) <= 32

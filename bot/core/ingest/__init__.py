@@ -10,14 +10,16 @@ The pipeline, one module per step::
     refresher   one poll cycle over the leased due feeds; story_writer group-commits stories
     catalog     the source catalog (feeds.toml ships inside this package)
     opml        OPML subscription lists in and out
+    source_name display names and keys of feeds a guild adds (from their titles)
     feed_service  what /feed and `techbrief feeds` do with a server's own feeds
 
 Offered here (pure of storage): ``Fetcher``, ``FetchPolicy``, ``ParserPool``,
 ``parse_and_normalize``, ``ParseOutcome``, ``canonical_url``, ``check_url``,
-``ScheduleLimits``, ``load_catalog``, ``parse_opml``, ``render_opml``. The services that need
-the database, ``refresher.Refresher``, ``story_writer.StoryWriter`` and
-``feed_service.FeedService``, are imported from their modules: the storage layer imports this
-package's pure parts (normalize's keys), so this ``__init__`` must not import storage.
+``ScheduleLimits``, ``load_catalog``, ``parse_opml``, ``render_opml``, ``display_name``,
+``slug``. The services that need the database, ``refresher.Refresher``,
+``story_writer.StoryWriter`` and ``feed_service.FeedService``, are imported from their
+modules: the storage layer imports this package's pure parts (normalize's keys), so this
+``__init__`` must not import storage.
 """
 
 from bot.core.ingest.catalog import load_catalog
@@ -25,6 +27,7 @@ from bot.core.ingest.fetcher import Fetcher, FetchPolicy
 from bot.core.ingest.opml import Outline, parse_opml, render_opml
 from bot.core.ingest.parser import ParseOutcome, ParserPool, parse_and_normalize
 from bot.core.ingest.schedule import ScheduleLimits
+from bot.core.ingest.source_name import display_name, slug
 from bot.core.ingest.ssrf import check_url
 from bot.core.ingest.urls import canonical_url
 
@@ -37,8 +40,10 @@ __all__ = [
     "ScheduleLimits",
     "canonical_url",
     "check_url",
+    "display_name",
     "load_catalog",
     "parse_and_normalize",
     "parse_opml",
     "render_opml",
+    "slug",
 ]

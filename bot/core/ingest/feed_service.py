@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import random
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -35,6 +34,7 @@ from bot.core.ingest.opml import Outline, parse_opml, render_opml
 from bot.core.ingest.parser import ParseOutcome
 from bot.core.ingest.refresher import Parser, success_state, utc_now
 from bot.core.ingest.schedule import ScheduleLimits, Uniform
+from bot.core.ingest.source_name import KEY_MAX, display_name, source_key
 from bot.core.ingest.ssrf import check_url
 from bot.core.ingest.types import AddedFeed, FeedRow, FeedState, ImportReport, NewFeed, RemovedFeed
 from bot.core.models import FetchResult, ParsedFeed
@@ -42,8 +42,8 @@ from bot.storage.feeds_repo import DuplicateFeedError, FeedsRepository
 from bot.storage.stories_repo import StoriesRepository
 
 MAX_URL_CHARS = 2048
-_KEY_CHARS = re.compile(r"[^a-z0-9]+")
-_KEY_MAX = 32
+_KEY_MAX = KEY_MAX
+_SUFFIX_MAX = len("-9999")
 
 FeedStatus = FeedRow  # last_error, error_count, next_check_at, last_success_at, gone, active
 
@@ -88,13 +88,8 @@ def validate_feed_url(url: str, *, allow_private_networks: bool) -> str:
 
 
 def key_base(title: str | None, url: str) -> str:
-    """A catalog-style key (a-z, 0-9, '-') from the site's host, else its title."""
-    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-    for source in (host, (title or "").lower()):
-        slug = _KEY_CHARS.sub("-", source).strip("-")[:_KEY_MAX].strip("-")
-        if slug:
-            return slug
-    return "feed"
+    """The key base of a feed titled ``title``: the slug of its display name (else its host)."""
+    return source_key(display_name(title, url), url)
 
 
 class FeedService:
@@ -223,8 +218,9 @@ class FeedService:
         title: str | None = None,
         site_url: str | None = None,
     ) -> FeedRow:
-        name = title or outcome.feed.title or urlsplit(url).hostname or url
-        base = key_base(name, url)
+        # Named (and keyed) from its title now, once: the key never changes afterwards.
+        name = display_name(title or outcome.feed.title, url)
+        base = source_key(name, url)
         for attempt in range(3):
             key = await self._free_key(base)
             try:
@@ -253,12 +249,13 @@ class FeedService:
         raise AssertionError("unreachable")
 
     async def _free_key(self, base: str) -> str:
-        taken = await self.feeds.keys_like(base)
+        # Suffixed keys may cut the base short: look up everything they could collide with.
+        taken = await self.feeds.keys_like(base[: _KEY_MAX - _SUFFIX_MAX])
         if base not in taken:
             return base
         for n in range(2, 10_000):
             suffix = f"-{n}"
-            key = base[: _KEY_MAX - len(suffix)] + suffix
+            key = base[: _KEY_MAX - len(suffix)].rstrip("-") + suffix
             if key not in taken:
                 return key
         raise UserInputError("Could not find a free key for that feed.")

@@ -39,6 +39,7 @@ from bot.core.ingest.schedule import (
     is_gone,
     posts_last_week,
 )
+from bot.core.ingest.source_name import display_name, is_host_name
 from bot.core.ingest.story_writer import StoryWriter
 from bot.core.ingest.types import FeedRow, FeedState
 from bot.core.models import FetchResult
@@ -443,6 +444,11 @@ class Refresher:
         stored: StoreResult,
     ) -> tuple[FeedOutcome, _Draft]:
         state = success_state(feed.id, now, result, parsed, limits=self.limits, rng=self.rng)
+        if not feed.trusted and is_host_name(feed.title, feed.url):
+            # Added without a title (OPML): name it from the feed's own; its key stays.
+            name = display_name(parsed.feed.title, feed.url)
+            if not is_host_name(name, feed.url):
+                state = replace(state, title=name)
         next_at = state.next_check_at
         kind = NEW if stored.new else UPDATED if stored.updated else UNCHANGED
         outcome = FeedOutcome(

@@ -61,6 +61,9 @@ class FeedState:
     # Key kinds the parsed document made unusable (with the feed's own, as given to the
     # parser): added to the feed's set, never taken out of it.
     unusable_key_kinds: frozenset[str] = frozenset()
+    # A display name to store (a feed named by its host until its first document): written
+    # when set, the key is left as it is.
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,3 +91,16 @@ def test_status_embed_stays_within_six_thousand_characters() -> None:
     assert render.embed_length(embed) <= st.EMBED_TOTAL
     assert len(embed["fields"]) <= st.FIELDS
     assert "more configured channels" in embed["fields"][-1]["value"]
+
+
+def test_header_lines_name_sources_and_hint_their_keys() -> None:
+    stories = [
+        story(n, title=f"Post {n}", source_key="fresh-eng-blog", source_name="Fresh Eng Blog")
+        for n in range(4)
+    ]
+    brief = build_brief(stories, filters=Filters(), at_local=NOW, per_source_cap=2)
+    description = render.brief_header(brief, "UTC").embeds[0]["description"]
+    lines = description.splitlines()
+    assert lines[0].startswith("**Fresh Eng Blog** · [Post ")
+    assert lines[-1] == ("**Fresh Eng Blog** · …and 2 more: `/search query:source:fresh-eng-blog`")
+    assert not any(line.startswith("**fresh-eng-blog**") for line in lines)

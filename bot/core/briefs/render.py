@@ -202,7 +202,7 @@ def brief_header(brief: Brief, timezone: str) -> MessageSpec:
     """The header: one line per story, grouped by source, each title linked."""
     lines: list[str] = []
     for group in brief.groups:
-        label = st.safe_line(group.key, 32)
+        label = st.safe_line(group.name or group.key, 48)
         for story in group.stories:
             title = st.safe_line(story.title, 150) or "(untitled)"
             url = safe_url(story.url)

@@ -70,6 +70,24 @@ class FeedGroup(app_commands.Group, name="feed", description="Add and watch this
         removed = await self.service.remove(feed, guild_id_of(interaction))
         await reply(interaction, render.feed_removed_text(removed))
 
+    @app_commands.command(
+        name="rename", description="Show one of this server's feeds by another name"
+    )
+    @app_commands.describe(
+        feed="The feed to rename (start typing its key or title)",
+        name="The name briefs, search and bookmarks show (up to 80 characters)",
+    )
+    async def rename(
+        self,
+        interaction: discord.Interaction[TechbriefBot],
+        feed: str,
+        name: app_commands.Range[str, 1, 200],
+    ) -> None:
+        await defer(interaction)
+        renamed = await self.service.rename(feed, guild_id_of(interaction), name)
+        await reply(interaction, render.feed_renamed_text(renamed))
+
+    @rename.autocomplete("feed")
     @remove.autocomplete("feed")
     async def feed_autocomplete(
         self, interaction: discord.Interaction[Any], current: str

@@ -248,6 +248,11 @@ class FeedsRepository:
                 .values(active=True, gone=False, next_check_at=now, error_count=0)
             )
 
+    async def rename(self, feed_id: int, title: str) -> None:
+        """Change the name a feed is shown by; its key (used in filters) stays."""
+        async with self.sessions.begin() as s:
+            await s.execute(update(Feed).where(Feed.id == feed_id).values(title=title))
+
     async def remove(self, feed_id: int) -> bool:
         """Delete the feed, or only deactivate it when deleting would lose something.
 

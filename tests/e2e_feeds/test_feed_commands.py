@@ -271,6 +271,54 @@ async def test_remove_through_autocomplete_and_list(
     assert any(f.key == gamma.key and f.active for f in await custom_feeds(services))
 
 
+async def test_rename_changes_the_name_shown_and_keeps_the_key(
+    bot: Bot, fake_discord: FakeDiscord, feed_server: FeedServer
+) -> None:
+    _bot, services = bot
+    feed_server.add(
+        "/med.xml", rss("Fresh Eng Blog – Medium", [("M1", "https://m.test/1", day(20))])
+    )
+    feed_server.add("/other.xml", rss("Elsewhere", [("O1", "https://o.test/1", day(20))]))
+    await add(fake_discord, feed_server.url("/med.xml"))
+    ((feed,),) = [await custom_feeds(services)]
+    assert (feed.title, feed.key) == ("Fresh Eng Blog", "fresh-eng-blog")  # suffix dropped
+    offered = await fake_discord.interact_autocomplete(
+        "feed rename",
+        {"feed": "fresh", "name": ""},
+        focused="feed",
+        member_permissions=P.MANAGE_GUILD,
+    )
+    assert [c["value"] for c in offered.choices] == ["fresh-eng-blog"]
+
+    hostile = "@everyone **Our** <b>Platform</b> Blog"
+    text = content(
+        await run(fake_discord, "feed rename", {"feed": "fresh-eng-blog", "name": hostile})
+    )
+    assert "Renamed **Fresh Eng Blog** to" in text and "`fresh-eng-blog`" in text, text
+    assert "@everyone" not in text.replace("@\u200beveryone", "")  # inert if echoed at all
+    ((renamed,),) = [await custom_feeds(services)]
+    assert renamed.key == "fresh-eng-blog"
+    assert renamed.title == "@everyone **Our** Platform Blog"  # plain text, markup gone
+    listing = embed(await run(fake_discord, "feed list"))
+    assert "Platform Blog" in listing["description"]
+
+    empty = content(
+        await run(fake_discord, "feed rename", {"feed": "fresh-eng-blog", "name": "<b></b>"})
+    )
+    assert "Give the feed a name" in empty
+    long = content(
+        await run(fake_discord, "feed rename", {"feed": "fresh-eng-blog", "name": "x" * 81})
+    )
+    assert "keep it to 80" in long
+    other = await services.feed_service().add_custom(
+        feed_server.url("/other.xml"), guild_id=OTHER_GUILD
+    )
+    refused = content(await run(fake_discord, "feed rename", {"feed": other.key, "name": "Mine"}))
+    assert f"This server has no custom feed `{other.key}`" in refused
+    titles = {f.key: f.title for f in await custom_feeds(services)}
+    assert titles[other.key] == "Elsewhere"
+
+
 async def test_list_is_paginated(bot: Bot, fake_discord: FakeDiscord) -> None:
     _bot, services = bot
     for n in range(12):
@@ -360,6 +408,7 @@ async def test_members_without_manage_server_are_refused(
     commands: list[tuple[str, dict[str, Any]]] = [
         ("feed add", {"url": feed_server.url("/feed.xml")}),
         ("feed remove", {"feed": "anything"}),
+        ("feed rename", {"feed": "anything", "name": "Mine"}),
         ("feed list", {}),
         ("feed status", {}),
     ]

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.briefs import safetext as st
 from bot.core.briefs.builder import Brief, StoryView
-from bot.core.ingest.types import AddedFeed, FeedRow, RemovedFeed
+from bot.core.ingest.types import AddedFeed, FeedRow, RemovedFeed, RenamedFeed
 
 BRAND = 0x5865F2
 BOOKMARK_PREFIX = "tb:bm:"
@@ -410,6 +410,15 @@ def feed_added_text(added: AddedFeed, *, channel_id: int | None = None) -> str:
         lines[latest] = "Latest: " + _story_link(added.latest_title, None, 200)
         text = "\n".join(lines)
     return st.truncate(text, st.CONTENT)
+
+
+def feed_renamed_text(renamed: RenamedFeed) -> str:
+    old = st.safe_line(renamed.old_name, 100) or "(untitled)"
+    new = st.safe_line(renamed.new_name, 100)
+    return (
+        f"Renamed **{old}** to **{new}**. Briefs, search and bookmarks show the new name; "
+        f"its key stays `{renamed.key}`, so `source:{renamed.key}` filters keep working."
+    )
 
 
 def feed_removed_text(removed: RemovedFeed) -> str:

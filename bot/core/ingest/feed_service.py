@@ -36,12 +36,22 @@ from bot.core.ingest.refresher import Parser, success_state, utc_now
 from bot.core.ingest.schedule import ScheduleLimits, Uniform
 from bot.core.ingest.source_name import KEY_MAX, display_name, source_key
 from bot.core.ingest.ssrf import check_url
-from bot.core.ingest.types import AddedFeed, FeedRow, FeedState, ImportReport, NewFeed, RemovedFeed
+from bot.core.ingest.types import (
+    AddedFeed,
+    FeedRow,
+    FeedState,
+    ImportReport,
+    NewFeed,
+    RemovedFeed,
+    RenamedFeed,
+)
 from bot.core.models import FetchResult, ParsedFeed
+from bot.core.text import clean_text
 from bot.storage.feeds_repo import DuplicateFeedError, FeedsRepository
 from bot.storage.stories_repo import StoriesRepository
 
 MAX_URL_CHARS = 2048
+MAX_NAME_CHARS = 80  # what a header line and an autocomplete choice can show
 _KEY_MAX = KEY_MAX
 _SUFFIX_MAX = len("-9999")
 
@@ -262,10 +272,27 @@ class FeedService:
 
     # -- /feed remove, list, status -----------------------------------------------------------
 
-    async def remove(self, key: str, guild_id: int) -> RemovedFeed:
+    async def rename(self, key: str, guild_id: int, name: str) -> RenamedFeed:
+        """Show one of this server's feeds by another name (its key stays, filters keep working)."""
+        feed = await self._own(key, guild_id)
+        clean = clean_text(name, single_line=True)
+        if not clean:
+            raise UserInputError("Give the feed a name: some text, not only spaces or markup.")
+        if len(clean) > MAX_NAME_CHARS:
+            raise UserInputError(
+                f"That name is {len(clean)} characters long; keep it to {MAX_NAME_CHARS}."
+            )
+        await self.feeds.rename(feed.id, clean)
+        return RenamedFeed(key=feed.key, old_name=feed.title, new_name=clean)
+
+    async def _own(self, key: str, guild_id: int) -> FeedRow:
         feed = await self.feeds.by_key(key.strip().lower())
         if feed is None or feed.origin == "catalog" or feed.added_by_guild_id != guild_id:
             raise NotFoundError(f"This server has no custom feed `{key}` (see /feed list).")
+        return feed
+
+    async def remove(self, key: str, guild_id: int) -> RemovedFeed:
+        feed = await self._own(key, guild_id)
         deleted = await self.feeds.remove(feed.id)
         return RemovedFeed(key=feed.key, title=feed.title, deleted=deleted)
 

@@ -89,6 +89,13 @@ class AddedFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class RenamedFeed:
+    key: str
+    old_name: str
+    new_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class RemovedFeed:
     key: str
     title: str

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.core.briefs import safetext
 from bot.core.summarize.format import format_summary
+from bot.core.summarize.quality import keep_complete_sentences
 from bot.core.summarize.types import Summary
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ def digest_formatter(data: Mapping[str, Any], limit: int) -> str | None:
     except (ValueError, TypeError) as exc:
         log.info("stored summary ignored: %s", exc)
         return None
+    if summary.method == "extractive":
+        # Rows stored before the sentence rules may still hold fragments and bylines.
+        summary = keep_complete_sentences(summary)
     if not summary.lead.strip() and not summary.bullets:
         return None
     return format_summary(summary, limit=limit, escape=safetext.inert) or None

@@ -19,7 +19,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from bot.core.summarize.boilerplate import is_boilerplate, strip_boilerplate
-from bot.core.summarize.sanitize import has_markup, strip_markup
+from bot.core.summarize.quality import is_complete_sentence, strip_byline
+from bot.core.summarize.sanitize import has_markup, strip_markup, strip_markup_blocks
 from bot.core.summarize.sentences import ends_with_terminator, split_sentences
 from bot.core.summarize.tokens import cjk_ratio, tokenize
 from bot.core.summarize.trim import cut_words, fit_sentences
@@ -80,14 +81,18 @@ class ExtractiveSummarizer:
 
 def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summary:
     """Pure, picklable entry point (usable with a process pool)."""
-    text = strip_markup(story.text) if has_markup(story.text) else story.text
+    text = strip_markup_blocks(story.text) if has_markup(story.text) else story.text
     text = strip_boilerplate(text)
-    all_sentences = _sentences(text)
-    candidates = [s for s in all_sentences if _is_candidate(s, config)]
+    # Only complete sentences may be shown (see :mod:`quality`); a byline glued onto the
+    # opening sentence is cut off first, since that sentence is often the best lead.
+    complete = [
+        s for s in map(strip_byline, _sentences(text)) if is_complete_sentence(s, story.language)
+    ]
+    candidates = [s for s in complete if _is_candidate(s, config)]
     candidates = _dedupe(candidates)[: config.max_candidates]
     title = strip_markup(story.title).strip()
     if len(candidates) < 2:
-        return _tiny_summary(title, all_sentences or ([text] if text.strip() else []), config)
+        return _tiny_summary(title, complete, config)
 
     vectors = _tfidf([tokenize(s) for s in candidates], tokenize(title))
     sents = [
@@ -243,7 +248,9 @@ def _pick_lead(sents: list[_Sentence], scores: list[float], config: ExtractiveCo
     window = [
         i for i in range(min(3, len(sents))) if _width(sents[i].text) <= config.lead_max_chars
     ]
-    window = window or [0]
+    # No short opener: the earliest sentence that fits, rather than a cut-off fragment.
+    fitting = (i for i in range(len(sents)) if _width(sents[i].text) <= config.lead_max_chars)
+    window = window or [next(fitting, 0)]
     best = max(scores[i] for i in window)
     first = next(i for i in window if scores[i] >= 0.5 * best)
     lead = [first]
@@ -313,7 +320,7 @@ def _pick_points(
 
 
 def _tiny_summary(title: str, sentences: list[str], config: ExtractiveConfig) -> Summary:
-    """Too little text to rank: the opening sentences, else the title."""
+    """Too little text to rank: the opening complete sentences, else the title."""
     text = _TRUNCATED_RE.sub("…", _join(sentences)).replace(" …", "…")
     lead = fit_sentences(text, config.lead_max_chars, config.max_lead_sentences) if text else ""
     return Summary(lead=lead or cut_words(title, config.lead_max_chars), method="extractive")

@@ -42,6 +42,27 @@ def strip_markup(text: str) -> str:
     return _TAG_RE.sub(" ", text)
 
 
+# Blocks whose text is never prose: code listings, captions, navigation (tables of contents).
+_NON_PROSE_RE = re.compile(
+    r"<(pre|figcaption|nav|table|svg|math)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL
+)
+# Block-level boundaries become line breaks, so a caption or byline never fuses with a paragraph.
+_BLOCK_TAG_RE = re.compile(
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|section|article|header|footer|figure|tr|dt|dd"
+    r"|aside|hr)\b[^>]*>",
+    re.IGNORECASE,
+)
+
+
+def strip_markup_blocks(text: str) -> str:
+    """Like :func:`strip_markup`, but code, captions and navigation are dropped and every
+    block element ends a line (the extractive summariser splits sentences per line)."""
+    if "<" not in text and "&lt;" in text:
+        text = html.unescape(text)  # a double-escaped feed: the tags are one decode away
+    text = _NON_PROSE_RE.sub("\n", _SCRIPT_RE.sub(" ", text))
+    return strip_markup(_BLOCK_TAG_RE.sub("\n", text))
+
+
 def has_markup(text: str) -> bool:
     return bool(_TAG_RE.search(text) or _ENTITY_RE.search(text))
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.briefs.planning import BriefService
 from bot.storage.models import Feed, Story, StoryKey, StoryTag
 
 
@@ -80,3 +81,22 @@ async def add_story(
         if also_feed is not None:
             s.add(StoryKey(feed_id=also_feed, key=link, story_id=story.id, first_seen_at=now))
         return story.id
+
+
+GUILD = 1000
+
+
+async def setup_channel(service: BriefService, channel: int = 2000, **kw: object) -> None:
+    """A daily 09:00 Berlin brief of every source in `channel` (options override)."""
+    await service.subs.upsert_guild(GUILD, "Guild", None, service._clock())
+    args: dict[str, object] = {
+        "guild_id": GUILD,
+        "channel_id": channel,
+        "time_text": "09:00",
+        "timezone": "Europe/Berlin",
+        "mode": "brief",
+        "source_keys": None,
+        "by": 1,
+    }
+    args.update(kw)
+    await service.setup(**args)  # type: ignore[arg-type]

@@ -17,24 +17,7 @@ from bot.core.briefs.planning import BriefService
 from bot.storage.deliveries_repo import DeliveriesRepository, PlanCommit
 from bot.storage.models import Subscription
 from bot.storage.subscriptions_repo import SubscriptionsRepository
-from tests.briefs.helpers import Clock, add_feed, add_story
-
-GUILD = 1000
-
-
-async def _setup(service: BriefService, channel: int, **kw: object) -> None:
-    await service.subs.upsert_guild(GUILD, "Guild", None, service._clock())
-    args: dict[str, object] = {
-        "guild_id": GUILD,
-        "channel_id": channel,
-        "time_text": "09:00",
-        "timezone": "Europe/Berlin",
-        "mode": "brief",
-        "source_keys": None,
-        "by": 1,
-    }
-    args.update(kw)
-    await service.setup(**args)  # type: ignore[arg-type]
+from tests.briefs.helpers import Clock, add_feed, add_story, setup_channel
 
 
 def _service(
@@ -65,10 +48,10 @@ async def test_each_channel_gets_its_own_brief_from_a_shared_batch(
     toss = await add_feed(sessions, "toss")
     same = [3001, 3002, 3003]  # identical: one read, one render for all three
     for channel in same:
-        await _setup(service, channel)
-    await _setup(service, 3010, source_keys=["toss"])
-    await _setup(service, 3020, timezone="Pacific/Kiritimati")  # already tomorrow there
-    await _setup(service, 3030)
+        await setup_channel(service, channel)
+    await setup_channel(service, 3010, source_keys=["toss"])
+    await setup_channel(service, 3020, timezone="Pacific/Kiritimati")  # already tomorrow there
+    await setup_channel(service, 3030)
     await service.set_filter(3030, "exclude", "kubernetes")
     await add_story(sessions, netflix, "Kubernetes at Netflix")
     await add_story(sessions, toss, "Design systems at Toss")
@@ -114,7 +97,7 @@ async def test_a_channel_another_planner_took_is_skipped_and_the_rest_land(
     service = _service(sessions, clock, subs=_RacedSubscriptions(sessions, victim=4002))
     feed = await add_feed(sessions, "netflix")
     for channel in (4001, 4002, 4003):
-        await _setup(service, channel)
+        await setup_channel(service, channel)
     await add_story(sessions, feed, "For everyone")
     clock.advance(hours=1)
     assert await service.plan_due() == 2
@@ -147,7 +130,7 @@ async def test_a_failed_batch_commit_falls_back_to_one_channel_at_a_time(
     service = _service(sessions, clock, outbox=outbox)
     feed = await add_feed(sessions, "netflix")
     for channel in (5001, 5002, 5003):
-        await _setup(service, channel)
+        await setup_channel(service, channel)
     await add_story(sessions, feed, "For everyone")
     clock.advance(hours=1)
     assert await service.plan_due() == 2

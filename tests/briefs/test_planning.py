@@ -14,9 +14,9 @@ from bot.core.briefs.planning import BriefService
 from bot.core.errors import NotFoundError, UserInputError
 from bot.storage.deliveries_repo import DeliveriesRepository
 from bot.storage.subscriptions_repo import SubscriptionsRepository
-from tests.briefs.helpers import Clock, add_feed, add_story
+from tests.briefs.helpers import GUILD, Clock, add_feed, add_story, setup_channel
 
-GUILD, CHANNEL = 1000, 2000
+CHANNEL = 2000
 
 
 @pytest.fixture
@@ -36,21 +36,6 @@ def service(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> BriefSe
         clock=clock,
         per_source_cap=2,
     )
-
-
-async def setup_channel(service: BriefService, channel: int = CHANNEL, **kw: object) -> None:
-    await service.subs.upsert_guild(GUILD, "Guild", None, service._clock())
-    args: dict[str, object] = {
-        "guild_id": GUILD,
-        "channel_id": channel,
-        "time_text": "09:00",
-        "timezone": "Europe/Berlin",
-        "mode": "brief",
-        "source_keys": None,
-        "by": 1,
-    }
-    args.update(kw)
-    await service.setup(**args)  # type: ignore[arg-type]
 
 
 async def test_new_channel_starts_at_the_watermark_no_backfill(

@@ -11,15 +11,15 @@ the local feed server are polled.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.core.ingest import load_catalog
 from tests.e2e.process import Finished, child_env, run_cli
-from tests.feedserver import FeedServer
+from tests.feedserver import FeedServer, feed_server
+
+__all__ = ["feed_server"]  # the shared fixture, used below
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
@@ -34,19 +34,10 @@ def _opml(*urls: str) -> str:
     )
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def feeds() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
 async def test_commands_from_elsewhere_read_the_built_in_catalog(
-    feeds: FeedServer, tmp_path: Path
+    feed_server: FeedServer, tmp_path: Path
 ) -> None:
+    feeds = feed_server
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     assert not (elsewhere / "config").exists()

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.briefs import render
+from bot.core.briefs import WEEKDAYS, cadence_text, render
 from bot.core.briefs.planning import BriefService, suggest_timezones
 from bot.core.errors import UserInputError
 from bot.runtime.client import TechbriefBot
@@ -50,19 +50,29 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         return require_manage_server(interaction)
 
-    @app_commands.command(name="setup", description="Post the brief in a channel at a daily time")
+    @app_commands.command(
+        name="setup", description="Post the brief in a channel: when, how often, which sources"
+    )
     @app_commands.describe(
         channel="Where the brief is posted",
         time="Daily time as HH:MM (24-hour), e.g. 09:00",
         timezone="Your time zone, e.g. Europe/Berlin (start typing to search)",
         mode="Daily brief (default) or each story as it arrives",
         sources="Optional: only these source keys, comma-separated (see /sources)",
+        every="How often the brief comes: every day (default), on weekdays, or once a week",
+        day="For a weekly brief: the day it comes (default Monday)",
     )
     @app_commands.choices(
         mode=[
             app_commands.Choice(name="Daily brief", value="brief"),
             app_commands.Choice(name="Realtime (each story as it arrives)", value="realtime"),
-        ]
+        ],
+        every=[
+            app_commands.Choice(name="Every day", value="daily"),
+            app_commands.Choice(name="Weekdays (Monday to Friday)", value="weekdays"),
+            app_commands.Choice(name="Weekly", value="weekly"),
+        ],
+        day=[app_commands.Choice(name=d.capitalize(), value=d) for d in WEEKDAYS],
     )
     async def setup(
         self,
@@ -72,6 +82,8 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         timezone: str,
         mode: str = "brief",
         sources: str | None = None,
+        every: str = "daily",
+        day: str | None = None,
     ) -> None:
         guild = interaction.guild
         me = guild.me if guild else None
@@ -99,11 +111,15 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             mode=mode,
             source_keys=keys or None,
             by=interaction.user.id,
+            every=every,
+            day=day,
         )
+        cadence = cadence_text(sub.every, sub.weekday)
         when = (
             "each story as it arrives"
             if sub.mode == "realtime"
-            else f"every day at {sub.brief_time} ({sub.timezone})"
+            else f"{'every day' if cadence == 'daily' else cadence} at {sub.brief_time} "
+            f"({sub.timezone})"
         )
         lines = [
             f"{'Set up' if created else 'Updated'} {channel.mention}: {when}.",

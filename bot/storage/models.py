@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -201,6 +202,9 @@ class Subscription(Base):
     mode: Mapped[str] = mapped_column(String(16), default="brief")  # brief | realtime
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     brief_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    # daily | weekdays | weekly; weekday (0 = Monday) only for weekly (migration 0007)
+    every: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
+    weekday: Mapped[int | None] = mapped_column(SmallInteger)
     all_sources: Mapped[bool] = mapped_column(Boolean, default=True)
     watermark: Mapped[int] = mapped_column(BigInteger, default=0)
     next_brief_at: Mapped[datetime | None] = mapped_column(index=True)

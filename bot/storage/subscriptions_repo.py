@@ -108,6 +108,8 @@ class SubscriptionsRepository:
         feed_ids: Sequence[int] | None,
         created_by: int | None,
         now: datetime,
+        every: str = "daily",
+        weekday: int | None = None,
     ) -> tuple[Subscription, bool]:
         """Create or reconfigure a channel. A new channel starts at the current watermark."""
         async with self.sessions.begin() as s:
@@ -128,6 +130,8 @@ class SubscriptionsRepository:
             sub.mode = mode
             sub.timezone = timezone
             sub.brief_time = brief_time
+            sub.every = every
+            sub.weekday = weekday
             sub.next_brief_at = next_brief_at
             if sub.paused_reason is not None:
                 await self._requeue_paused(s, channel_id, now)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -307,3 +309,56 @@ async def test_deleted_channel_and_left_guild_are_cleaned_up(
 
 async def _absent(repo: SubscriptionsRepository, channel_id: int) -> bool:
     return await repo.get(channel_id) is None
+
+
+async def test_weekly_setup_is_confirmed_shown_in_status_and_waits_for_its_day(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+) -> None:
+    _bot, services = bot
+    channel = fake_discord.channel
+    record = await fake_discord.interact_command(
+        "brief setup",
+        {
+            "channel": str(channel.id),
+            "time": "09:00",
+            "timezone": "Europe/Berlin",
+            "every": "weekly",
+            "day": "friday",
+        },
+        member_permissions=P.MANAGE_GUILD,
+    )
+    assert "every Friday at 09:00 (Europe/Berlin)" in await answer_text(fake_discord, record)
+    status = await fake_discord.interact_command(
+        "brief status", {}, member_permissions=P.MANAGE_GUILD
+    )
+    text = await answer_text(fake_discord, status)
+    assert "brief every Friday" in text, text
+    sub = await services.brief_service().subs.get(channel.id)
+    assert sub is not None and sub.next_brief_at is not None
+    assert sub.next_brief_at.astimezone(ZoneInfo("Europe/Berlin")).weekday() == 4
+    await add_story(services.sessions, await feed_id(services, "netflix"), "Weekly material")
+    clock.advance(hours=1)  # 09:00 on a day that is not Friday: nothing is posted
+    await services.deliver_tick()
+    assert clock().astimezone(ZoneInfo("Europe/Berlin")).weekday() != 4
+    assert fake_discord.sent(MESSAGES, channel_id=channel.id) == []
+    clock.now = sub.next_brief_at + timedelta(minutes=1)
+    await services.deliver_tick()
+    await services.deliver_tick()
+    assert len([m for m in fake_discord.messages(channel.id) if m.payload.get("embeds")]) >= 1
+
+
+async def test_a_day_without_weekly_is_refused_in_plain_words(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    record = await fake_discord.interact_command(
+        "brief setup",
+        {
+            "channel": str(fake_discord.channel.id),
+            "time": "09:00",
+            "timezone": "Europe/Berlin",
+            "day": "monday",
+        },
+        member_permissions=P.MANAGE_GUILD,
+    )
+    assert "`day` is for weekly briefs" in await answer_text(fake_discord, record)
+    assert await bot[1].brief_service().subs.get(fake_discord.channel.id) is None

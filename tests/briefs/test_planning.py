@@ -320,3 +320,36 @@ async def test_dst_weeks_one_brief_per_local_day(
     ]
     assert len(days) == len(set(days)) == 5  # one brief each local day, none skipped
     assert change_day in days
+
+
+async def test_weekly_brief_holds_everything_since_the_last_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock(datetime(2026, 11, 30, 6, 0, tzinfo=UTC))  # Monday, 07:00 in Berlin
+    service = new_service(sessions, clock=clock, per_source_cap=20)
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service, every="weekly", day="wednesday")
+    (status,) = await service.status(GUILD)
+    assert status.cadence == "every Wednesday"
+    for hour in range(0, 16 * 24, 6):
+        if hour % 24 == 0:
+            await add_story(sessions, feed, f"Story of day {hour // 24}")
+        clock.now = datetime(2026, 11, 30, 6, 5, tzinfo=UTC) + timedelta(hours=hour)
+        await service.plan_due()
+    briefs = await service.outbox.deliveries_for(CHANNEL)
+    when = [local_day(d.created_at, "Europe/Berlin") for d in briefs]
+    assert when == [date(2026, 12, 2), date(2026, 12, 9)]  # Wednesdays only
+    counts = [len(d.payload["story_ids"]) for d in briefs]
+    assert counts == [3, 7]  # Mon-Wed, then Thu-Wed: nothing lost between them
+
+
+async def test_cadence_options_are_checked(service: BriefService) -> None:
+    with pytest.raises(UserInputError, match="weekly"):
+        await setup_channel(service, day="friday")  # a day without every:weekly
+    with pytest.raises(UserInputError, match="not a day"):
+        await setup_channel(service, every="weekly", day="caturday")
+    with pytest.raises(UserInputError, match="daily"):
+        await setup_channel(service, every="monthly")
+    await setup_channel(service, every="weekdays")
+    sub = await service.subs.get(CHANNEL)
+    assert sub is not None and (sub.every, sub.weekday) == ("weekdays", None)

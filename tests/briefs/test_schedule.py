@@ -58,3 +58,47 @@ def test_new_york_and_seoul() -> None:
     assert ny == datetime(2026, 3, 8, 13, 0, tzinfo=UTC)  # EDT from 8 March
     seoul = next_brief_at((9, 0), "Asia/Seoul", after=datetime(2026, 11, 22, 0, 1, tzinfo=UTC))
     assert seoul == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+
+
+def _fires(tz: str, start: datetime, days: int, **cadence: object) -> list[datetime]:
+    fires = []
+    current = next_brief_at((9, 0), tz, after=start, **cadence)  # type: ignore[arg-type]
+    while current < start + timedelta(days=days):
+        fires.append(current)
+        current = next_brief_at(
+            (9, 0),
+            tz,
+            after=current,
+            last_local_day=local_day(current, tz),
+            **cadence,  # type: ignore[arg-type]
+        )
+    return fires
+
+
+def test_weekly_keeps_its_day_and_local_time_across_dst() -> None:
+    # Berlin leaves summer time on Sunday 25 October 2026.
+    start = datetime(2026, 10, 5, 0, 0, tzinfo=UTC)
+    fires = _fires(BERLIN, start, 5 * 7, every="weekly", weekday=0)
+    local = [f.astimezone(ZoneInfo(BERLIN)) for f in fires]
+    assert [d.date().isoformat() for d in local] == [
+        "2026-10-05",
+        "2026-10-12",
+        "2026-10-19",
+        "2026-10-26",
+        "2026-11-02",
+    ]
+    assert {(d.hour, d.minute, d.weekday()) for d in local} == {(9, 0, 0)}
+    utc = [f.astimezone(UTC).hour for f in fires]
+    assert utc[2] == 7 and utc[3] == 8  # UTC moves, the wall clock does not
+
+
+def test_weekdays_skip_the_weekend_and_weekly_takes_any_day() -> None:
+    start = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)  # a Monday
+    weekdays = _fires("Asia/Seoul", start, 14, every="weekdays")
+    # 09:00 Monday in Seoul is 00:00 UTC, the very start, so the first is Tuesday.
+    days = [f.astimezone(ZoneInfo("Asia/Seoul")).weekday() for f in weekdays]
+    assert days == [1, 2, 3, 4, 0, 1, 2, 3, 4]
+    sundays = _fires("Asia/Seoul", start, 21, every="weekly", weekday=6)
+    assert [f.astimezone(ZoneInfo("Asia/Seoul")).day for f in sundays] == [6, 13, 20]
+    daily = _fires("Asia/Seoul", start, 7)
+    assert len(daily) == 6  # Tuesday to Sunday: Monday 09:00 is the start itself

@@ -170,3 +170,30 @@ async def test_story_ids_grow_with_insertion(sessions: async_sessionmaker[AsyncS
             ids.append(story.id)
         await s.commit()
     assert ids == sorted(ids) and len(set(ids)) == 3
+
+
+async def test_migration_0007_keeps_existing_channels_daily(engine: AsyncEngine) -> None:
+    await downgrade(engine, "0006")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO guilds (id, name, joined_at) VALUES (1, 'g', :now)"), {"now": NOW}
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO subscriptions (guild_id, channel_id, mode, timezone, brief_time, "
+                "all_sources, watermark, next_brief_at, created_at, updated_at) VALUES "
+                "(1, 10, 'brief', 'Asia/Seoul', '08:30', :t, 42, :now, :now, :now)"
+            ),
+            {"now": NOW, "t": True},
+        )
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT every, weekday, brief_time, watermark FROM subscriptions "
+                    "WHERE channel_id = 10"
+                )
+            )
+        ).one()
+    assert tuple(row) == ("daily", None, "08:30", 42)

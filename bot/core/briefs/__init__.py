@@ -15,14 +15,17 @@ imported from there (the storage layer imports this package's types).
 """
 
 from bot.core.briefs.builder import Brief, Filters, SourceGroup, StoryView, build_brief
-from bot.core.briefs.schedule import local_day, next_brief_at
+from bot.core.briefs.schedule import EVERY, WEEKDAYS, cadence_text, local_day, next_brief_at
 
 __all__ = [
+    "EVERY",
+    "WEEKDAYS",
     "Brief",
     "Filters",
     "SourceGroup",
     "StoryView",
     "build_brief",
+    "cadence_text",
     "local_day",
     "next_brief_at",
 ]

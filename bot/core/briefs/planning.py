@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.core.briefs import render
 from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief
 from bot.core.briefs.safetext import safe_line
-from bot.core.briefs.schedule import local_day, next_brief_at
+from bot.core.briefs.schedule import EVERY, WEEKDAYS, cadence_text, local_day, next_brief_at
 from bot.core.errors import NotFoundError, UserInputError
 from bot.storage.deliveries_repo import DeliveriesRepository, PlanCommit, PlannedDelivery
 from bot.storage.models import Subscription
@@ -58,6 +58,20 @@ def check_timezone(name: str) -> str:
 
 
 @functools.cache
+def check_cadence(every: str, day: str | None) -> int | None:
+    """The weekday (0 = Monday) of a weekly brief, None otherwise; bad combinations refused."""
+    if every not in EVERY:
+        raise UserInputError("`every` must be `daily`, `weekdays` or `weekly`.")
+    if every != "weekly":
+        if day is not None:
+            raise UserInputError("`day` is for weekly briefs: add `every:weekly`, or leave it out.")
+        return None
+    name = (day or "monday").strip().lower()
+    if name not in WEEKDAYS:
+        raise UserInputError(f"`{safe_line(day or '', 20)}` is not a day: use monday … sunday.")
+    return WEEKDAYS.index(name)
+
+
 def _zone_names() -> tuple[str, ...]:
     """The IANA names, read from disk once (autocomplete asks on every keystroke)."""
     return tuple(sorted(available_timezones()))
@@ -96,6 +110,7 @@ class ChannelStatus:
     next_brief_at: datetime | None
     waiting: int
     paused_reason: str | None
+    cadence: str = "daily"  # "daily", "on weekdays", "every Monday"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +132,7 @@ class _Memo:
     """What one planning batch computed once for all channels that share it."""
 
     rendered: dict[tuple[object, ...], list[PlannedDelivery]] = field(default_factory=dict)
-    next_at: dict[tuple[str, str, datetime], datetime] = field(default_factory=dict)
+    next_at: dict[tuple[object, ...], datetime] = field(default_factory=dict)
 
 
 class BriefService:
@@ -161,16 +176,23 @@ class BriefService:
         mode: str,
         source_keys: Sequence[str] | None,
         by: int | None,
+        every: str = "daily",
+        day: str | None = None,
     ) -> tuple[Subscription, bool]:
         hhmm = parse_time(time_text)
         check_timezone(timezone)
         if mode not in MODES:
             raise UserInputError("Mode must be `brief` (daily) or `realtime`.")
+        weekday = check_cadence(every, day)
         feed_ids = None
         if source_keys:
             feed_ids = await self.resolve_sources(guild_id, source_keys)
         now = self._clock()
-        next_at = next_brief_at(hhmm, timezone, after=now) if mode == "brief" else None
+        next_at = (
+            next_brief_at(hhmm, timezone, after=now, every=every, weekday=weekday)
+            if mode == "brief"
+            else None
+        )
         return await self.subs.upsert(
             guild_id=guild_id,
             channel_id=channel_id,
@@ -181,6 +203,8 @@ class BriefService:
             feed_ids=feed_ids,
             created_by=by,
             now=now,
+            every=every,
+            weekday=weekday,
         )
 
     async def sources(self, guild_id: int | None) -> list[FeedRow]:
@@ -272,6 +296,7 @@ class BriefService:
                     next_brief_at=sub.next_brief_at,
                     waiting=await self.subs.count_pending(sub),
                     paused_reason=sub.paused_reason,
+                    cadence=cadence_text(sub.every, sub.weekday),
                 )
             )
         return out
@@ -386,13 +411,15 @@ class BriefService:
         next_at = None
         if sub.mode == "brief" and scheduled:
             fired = sub.next_brief_at or now
-            when = (sub.brief_time, sub.timezone, fired)
+            when = (sub.brief_time, sub.timezone, fired, sub.every, sub.weekday)
             if when not in memo.next_at:
                 memo.next_at[when] = next_brief_at(
                     parse_time(sub.brief_time),
                     sub.timezone,
                     after=max(now, fired),
                     last_local_day=local_day(fired, sub.timezone),
+                    every=sub.every,
+                    weekday=sub.weekday,
                 )
             next_at = memo.next_at[when]
         shape = (*seen, sub.mode, filters_of(sub), sub.timezone, scheduled)

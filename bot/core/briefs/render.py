@@ -262,6 +262,13 @@ def help_embed(commands: Sequence[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
+def _mode_text(status: Any) -> str:
+    if status.mode != "brief":
+        return "realtime"
+    cadence = getattr(status, "cadence", "daily")
+    return "daily brief" if cadence == "daily" else f"brief {cadence}"
+
+
 def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime) -> dict[str, Any]:
     """`/brief status`: one field per configured channel, then the feeds that are failing."""
     fields: list[dict[str, Any]] = []
@@ -275,7 +282,7 @@ def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime)
             local = s.next_brief_at.astimezone(ZoneInfo(s.timezone))
             when = f"{local:%a %d %b %H:%M} {s.timezone} (<t:{int(s.next_brief_at.timestamp())}:R>)"
         lines = [
-            f"**Mode:** {'daily brief' if s.mode == 'brief' else 'realtime'} · **Next:** {when}",
+            f"**Mode:** {_mode_text(s)} · **Next:** {when}",
             f"**Sources:** {st.truncate(', '.join(s.sources) or 'none', 300)}",
             f"**Stories waiting:** {s.waiting}",
         ]

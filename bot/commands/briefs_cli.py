@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import sys
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.commands.token import missing_token, token_of
 from bot.core.errors import UserInputError
@@ -15,6 +18,7 @@ if TYPE_CHECKING:  # the handlers import what they need: `techbrief --help` stay
     from rich.console import Console
 
     from bot.core.briefs import Brief
+    from bot.core.briefs.render import DigestFormatter
     from bot.runtime.container import Services
 
 SPAN = re.compile(r"^(\d+)\s*([hdw])$")
@@ -28,30 +32,69 @@ def parse_span(text: str) -> timedelta:
     return {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
 
 
-def print_brief(console: Console, brief: Brief, timezone: str, title: str) -> None:
-    """A brief for the terminal: the header list, then each story with its summary."""
+_ESCAPED = re.compile(r"\\([\\*_~`|>#\-\[\]()<:.0-9])")
+
+
+def _shown(text: str) -> str:
+    """Discord's text as a terminal shows it: the markdown escapes taken back out."""
+    return _ESCAPED.sub(r"\1", text)
+
+
+def print_messages(console: Console, messages: Sequence[Mapping[str, Any]]) -> None:
+    """The Discord messages of a brief, readably: header first, then each story card."""
     from rich.text import Text
 
-    console.print(Text(title, style="bold"))
+    for message in messages:
+        if message.get("content"):
+            console.print(Text(_shown(str(message["content"]))))
+        for embed in message.get("embeds") or ():
+            author = (embed.get("author") or {}).get("name")
+            if author:
+                console.print(Text(_shown(str(author)), style="cyan"))
+            if embed.get("title"):
+                console.print(Text(_shown(str(embed["title"])), style="bold"))
+            if embed.get("description"):
+                console.print(Text(_shown(str(embed["description"]))))
+            for field in embed.get("fields") or ():
+                console.print(
+                    Text.assemble(
+                        (_shown(str(field["name"])), "bold"), " ", _shown(str(field["value"]))
+                    )
+                )
+            footer = (embed.get("footer") or {}).get("text")
+            if footer:
+                console.print(Text(_shown(str(footer)), style="dim"))
+            if embed.get("url"):
+                console.print(Text(str(embed["url"]), style="blue underline"))
+            console.print()
+
+
+def brief_messages(
+    brief: Brief, timezone: str, digest_formatter: DigestFormatter | None
+) -> list[dict[str, Any]]:
+    """What the publisher would post for this brief: the same render calls planning makes."""
+    from bot.core.briefs import render
+
     if brief.is_empty():
-        console.print("Nothing new.")
+        return [render.nothing_new(brief.local_date, timezone).to_dict()]
+    header = render.brief_header(brief, timezone)
+    batches = render.story_batches(brief.shown, timezone, digest_formatter=digest_formatter)
+    return [header.to_dict(), *(b.to_dict() for b in batches)]
+
+
+async def _summarize_first(services: Services, rounds: int = 20) -> None:
+    """Summaries the bot would have made by now, made here, so the cards are the real ones."""
+    if services.summaries is None:
         return
-    width = max(len(g.key) for g in brief.groups)
-    for group in brief.groups:
-        for story in group.stories:
-            console.print(Text.assemble((f"{group.key:<{width}}", "cyan"), " · ", story.title))
-        if group.more:
-            console.print(Text(f"{'':<{width}} · …and {group.more} more", style="dim"))
-    console.print()
-    for story in brief.shown:
-        console.print(Text.assemble((story.source_name, "cyan"), " · ", (story.title, "bold")))
-        meta = " · ".join(x for x in (story.author, f"{story.published_at:%Y-%m-%d}") if x)
-        console.print(Text(meta, style="dim"))
-        if story.url:
-            console.print(Text(story.url, style="blue underline"))
-        if story.summary:
-            console.print(Text(story.summary[:600] + ("…" if len(story.summary) > 600 else "")))
-        console.print()
+    made = 0
+    for _ in range(rounds):  # bounded: stories that keep failing are left as they are
+        stored = await services.summaries.run_pending()
+        if not stored:
+            break
+        made += stored
+        sys.stderr.write(f"summarized {made} stories…\r")
+    if made:
+        sys.stderr.write(f"summarized {made} stories for this preview\n")
 
 
 async def _poll_first(services: Services) -> None:
@@ -72,6 +115,7 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     async with open_services(settings) as services:
         if args.fetch:
             await _poll_first(services)
+        await _summarize_first(services)
         briefs = services.brief_service()
         now = services.clock()
         if args.channel is not None:
@@ -89,9 +133,14 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
                 at_local=now,
                 per_source_cap=settings.brief.per_source_cap,
             )
-        from bot.core.briefs.render import brief_title
+        from bot.core.summarize import digest_formatter
 
-        print_brief(console, brief, tz, brief_title(brief, tz))
+        messages = brief_messages(brief, tz, digest_formatter)
+    if args.json:
+        for message in messages:
+            sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
+    else:
+        print_messages(console, messages)
     return 0
 
 
@@ -153,6 +202,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--source", action="append", metavar="KEY", help="only this source (repeatable)"
     )
     preview.add_argument("--fetch", action="store_true", help="poll the feeds first")
+    preview.add_argument(
+        "--json",
+        action="store_true",
+        help="print the Discord message payloads, one JSON object per line",
+    )
     preview.set_defaults(handler=cmd_preview)
 
     brief = sub.add_parser(

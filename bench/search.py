@@ -39,8 +39,8 @@ import asyncpg
 from bot.core.search import ParsedQuery, parse_query, searchable_text
 from bot.core.search.service import SearchService
 from bot.storage.engine import create_engine, session_factory
+from bot.storage.feed_links import SHARED
 from bot.storage.migrate import SEARCH_INDEXES, upgrade
-from bot.storage.subscriptions_repo import SHARED
 from tests.pgserver import PostgresServer, find_pg_bin
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -218,7 +218,7 @@ def like_sql(parsed: ParsedQuery, dialect: str, guild_id: int) -> tuple[str, lis
     where: list[str] = [
         "EXISTS (SELECT 1 FROM story_keys AS k WHERE k.story_id = stories.id AND k.feed_id IN "
         f"(SELECT f.id FROM feeds AS f WHERE f.origin IN ({shared}) "
-        "OR f.added_by_guild_id = ?))"
+        "OR f.id IN (SELECT fl.feed_id FROM feed_links AS fl WHERE fl.guild_id = ?)))"
     ]
     params: list[Any] = [*SHARED, guild_id]
     for term in parsed.terms:
@@ -311,6 +311,12 @@ def feed_rows() -> list[Row]:
     return rows
 
 
+def link_rows() -> list[Row]:
+    """The custom feeds' followers (feed_links): each custom feed's own server."""
+    return [(r[0], r[5], NOW) for r in feed_rows() if r[5] is not None]
+
+
+LINK_COLUMNS = _words("feed_id guild_id created_at")
 FEED_COLUMNS = _words(
     "id key url title origin added_by_guild_id active created_at next_check_at error_count gone"
 )
@@ -349,6 +355,10 @@ async def bench_sqlite(
                 tuple(v.strftime(fmt) if isinstance(v, datetime) else v for v in r)
                 for r in feed_rows()
             ],
+        )
+        db.executemany(
+            "INSERT INTO feed_links (feed_id, guild_id, created_at) VALUES (?, ?, ?)",
+            [(f, g, when.strftime(fmt)) for f, g, when in link_rows()],
         )
     t0 = time.perf_counter()
     insert = f"INSERT INTO stories ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -428,6 +438,7 @@ async def bench_postgres(
         for name in SEARCH_INDEXES:
             await conn.execute(f"DROP INDEX {name}")
         await conn.copy_records_to_table("feeds", records=feed_rows(), columns=FEED_COLUMNS)
+        await conn.copy_records_to_table("feed_links", records=link_rows(), columns=LINK_COLUMNS)
         t0 = time.perf_counter()
         for batch in generate(vocab, args.stories, args.seed):
             await conn.copy_records_to_table("stories", records=batch, columns=COLUMNS)

@@ -21,7 +21,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     update,
 )
@@ -30,8 +29,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.bookmarks import SavedBookmark
+from bot.storage.feed_links import visible_feed
 from bot.storage.models import Bookmark, BookmarkTag, Feed, Story, StoryKey
-from bot.storage.subscriptions_repo import SHARED
 
 # Namespace (first key) of the PostgreSQL advisory locks taken per user; other modules that use
 # advisory locks pick other namespaces, so the two-key form never collides with them.
@@ -90,14 +89,13 @@ async def story_exists(session: AsyncSession, story_id: int) -> bool:
 
 async def story_visible(session: AsyncSession, story_id: int, *, guild_id: int | None) -> bool:
     """Whether the story exists and the audience may see it: some feed linked to it in
-    ``story_keys`` is shared (catalog, OPML) or a custom feed ``guild_id`` added itself; a DM
-    (``guild_id`` None) sees the shared feeds only. The same rule as search and briefs."""
-    visible_feed: ColumnElement[bool] = Feed.origin.in_(SHARED)
-    if guild_id is not None:
-        visible_feed = or_(visible_feed, Feed.added_by_guild_id == guild_id)
+    ``story_keys`` is shared (catalog, OPML) or one ``guild_id`` follows; a DM (``guild_id``
+    None) sees the shared feeds only. The same rule as search and briefs."""
     found = await session.execute(
         select(literal(1)).where(
-            exists().where(StoryKey.story_id == story_id, StoryKey.feed_id == Feed.id, visible_feed)
+            exists().where(
+                StoryKey.story_id == story_id, StoryKey.feed_id == Feed.id, visible_feed(guild_id)
+            )
         )
     )
     return found.scalar_one_or_none() is not None

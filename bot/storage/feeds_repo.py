@@ -29,8 +29,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
-    exists,
     func,
     literal,
     or_,
@@ -40,9 +38,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.ingest.types import FeedRow, FeedState, NewFeed
+from bot.core.ingest.types import FeedArchive, FeedRow, FeedState, NewFeed
 from bot.core.models import CatalogFeed
-from bot.storage.models import Bookmark, Feed, Story, StoryKey
+from bot.storage.feed_links import drop_links, followed_by
+from bot.storage.models import Feed, FeedLink, Story, StoryKey
 
 ORIGINS = ("catalog", "custom", "opml")
 # Story key kinds a feed can lose for good (Feed.unusable_key_kinds; hash keys always work).
@@ -80,6 +79,7 @@ def _row(f: Feed) -> FeedRow:
         last_error=f.last_error,
         gone=f.gone,
         unusable_key_kinds=decode_key_kinds(f.unusable_key_kinds),
+        final_url=f.final_url,
     )
 
 
@@ -189,6 +189,8 @@ class FeedsRepository:
                 row = Feed(**values)
                 s.add(row)
                 await s.flush()
+                if feed.added_by_guild_id is not None:
+                    s.add(FeedLink(feed_id=row.id, guild_id=feed.added_by_guild_id, created_at=now))
                 return _row(row)
         except IntegrityError:
             existing = await self.by_url(feed.url) or await self.by_key(feed.key)
@@ -203,6 +205,30 @@ class FeedsRepository:
         async with self.sessions() as s:
             feed = (await s.scalars(select(Feed).where(Feed.url == url))).first()
             return _row(feed) if feed else None
+
+    async def by_urls(self, urls: Sequence[str]) -> FeedRow | None:
+        """The feed one of ``urls`` names, as its URL or as where it was last seen to lead
+        (``final_url``); a feed whose own URL matches wins over a redirect match."""
+        wanted = list(dict.fromkeys(urls))
+        if not wanted:
+            return None
+        async with self.sessions() as s:
+            rows = list(
+                await s.scalars(
+                    select(Feed)
+                    .where(or_(Feed.url.in_(wanted), Feed.final_url.in_(wanted)))
+                    .order_by(Feed.id)
+                )
+            )
+        pos = {url: i for i, url in enumerate(wanted)}
+
+        def rank(f: Feed) -> tuple[int, int]:
+            if f.url in pos:
+                return 0, pos[f.url]
+            return 1, pos.get(f.final_url or "", len(pos))
+
+        best = min(rows, key=rank, default=None)
+        return _row(best) if best else None
 
     async def by_id(self, feed_id: int) -> FeedRow | None:
         async with self.sessions() as s:
@@ -221,10 +247,10 @@ class FeedsRepository:
         origins: Sequence[str] = ORIGINS,
         active_only: bool = True,
     ) -> list[FeedRow]:
-        """Feeds of these origins (and, when given, added by this guild), ordered by key."""
+        """Feeds of these origins (and, when given, that this guild follows), ordered by key."""
         conditions: list[ColumnElement[bool]] = [Feed.origin.in_(list(origins))]
         if guild_id is not None:
-            conditions.append(Feed.added_by_guild_id == guild_id)
+            conditions.append(followed_by(guild_id))
         if active_only:
             conditions.append(Feed.active.is_(True))
         async with self.sessions() as s:
@@ -232,13 +258,59 @@ class FeedsRepository:
             return [_row(f) for f in rows]
 
     async def count_for_guild(self, guild_id: int) -> int:
+        """How many feeds this guild follows (what its cap counts)."""
         async with self.sessions() as s:
             n = await s.scalar(
-                select(func.count())
-                .select_from(Feed)
-                .where(Feed.added_by_guild_id == guild_id, Feed.active.is_(True))
+                select(func.count()).select_from(FeedLink).where(FeedLink.guild_id == guild_id)
             )
             return int(n or 0)
+
+    async def follows(self, feed_id: int, guild_id: int) -> bool:
+        async with self.sessions() as s:
+            found = await s.get(FeedLink, (feed_id, guild_id))
+            return found is not None
+
+    async def followers(self, feed_id: int) -> int:
+        """How many servers follow the feed."""
+        async with self.sessions() as s:
+            n = await s.scalar(
+                select(func.count()).select_from(FeedLink).where(FeedLink.feed_id == feed_id)
+            )
+            return int(n or 0)
+
+    async def archive(self, feed_id: int) -> FeedArchive:
+        """How many stories the feed carries (its own and those it links to) and the newest."""
+        carried = select(StoryKey.story_id).where(
+            StoryKey.feed_id == feed_id, StoryKey.story_id.is_not(None)
+        )
+        async with self.sessions() as s:
+            n = await s.scalar(select(func.count()).select_from(carried.subquery()))
+            latest = (
+                await s.execute(
+                    select(Story.title, Story.url, Story.canonical_url)
+                    .where(Story.id.in_(carried))
+                    .order_by(Story.published_at.desc(), Story.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        if latest is None:
+            return FeedArchive(int(n or 0), None, None)
+        return FeedArchive(int(n or 0), latest[0], latest[1] or latest[2])
+
+    async def link(self, feed_id: int, guild_id: int, now: datetime) -> bool:
+        """This guild follows the feed from now on; False when it already did."""
+        try:
+            async with self.sessions.begin() as s:
+                s.add(FeedLink(feed_id=feed_id, guild_id=guild_id, created_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    async def unlink(self, feed_id: int, guild_id: int) -> bool:
+        """This guild stops following the feed (see :func:`drop_links`); False when it did
+        not follow it."""
+        async with self.sessions.begin() as s:
+            return bool(await drop_links(s, guild_id, [feed_id]))
 
     async def reactivate(self, feed_id: int, now: datetime) -> None:
         async with self.sessions.begin() as s:
@@ -252,28 +324,6 @@ class FeedsRepository:
         """Change the name a feed is shown by; its key (used in filters) stays."""
         async with self.sessions.begin() as s:
             await s.execute(update(Feed).where(Feed.id == feed_id).values(title=title))
-
-    async def remove(self, feed_id: int) -> bool:
-        """Delete the feed, or only deactivate it when deleting would lose something.
-
-        Deleting cascades to the stories it owns; that must not take a bookmarked story (the
-        RESTRICT foreign key would refuse anyway) nor a story another feed links to. Returns
-        True when the row was deleted, False when it was deactivated.
-        """
-        async with self.sessions.begin() as s:
-            owned = select(Story.id).where(Story.feed_id == feed_id)
-            bookmarked = exists().where(Bookmark.story_id.in_(owned))
-            shared = exists().where(StoryKey.story_id.in_(owned), StoryKey.feed_id != feed_id)
-            keep = await s.scalar(select(or_(bookmarked, shared)))
-            if keep:
-                await s.execute(
-                    update(Feed)
-                    .where(Feed.id == feed_id)
-                    .values(active=False, lease_owner=None, lease_until=None)
-                )
-                return False
-            await s.execute(delete(Feed).where(Feed.id == feed_id))
-            return True
 
     # -- leasing ------------------------------------------------------------------------------
 
@@ -400,6 +450,8 @@ def _state_values(state: FeedState) -> dict[str, Any]:
         values["gone"] = True
     if state.title:
         values["title"] = state.title[:300]
+    if state.final_url and len(state.final_url) <= 2048:
+        values["final_url"] = state.final_url
     kinds = state.unusable_key_kinds & frozenset(KEY_KINDS)
     if kinds:
         values["unusable_key_kinds"] = encode_key_kinds(kinds)

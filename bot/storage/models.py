@@ -57,9 +57,14 @@ class Feed(Base):
     color: Mapped[int | None] = mapped_column(Integer)
     # "catalog" feeds are trusted; "custom"/"opml" ones always go through the SSRF guard.
     origin: Mapped[str] = mapped_column(String(16), default="catalog")
+    # The server that added it first: history only. Who follows a feed (and so who may see
+    # it) is ``feed_links``.
     added_by_guild_id: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Where the URL led on the last good fetch (redirects followed): a second spelling of the
+    # same feed is recognised by it.
+    final_url: Mapped[str | None] = mapped_column(String(2048), index=True)
 
     # fetch state
     etag: Mapped[str | None] = mapped_column(String(512))
@@ -78,6 +83,20 @@ class Feed(Base):
     unusable_key_kinds: Mapped[str] = mapped_column(String(16), default="", server_default="")
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None]
+
+
+class FeedLink(Base):
+    """A server follows a feed. Many servers share one feed row, fetched once per cycle."""
+
+    __tablename__ = "feed_links"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_feed_links_guild_id", "guild_id"),)
 
 
 class Story(Base):

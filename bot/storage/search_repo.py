@@ -124,8 +124,7 @@ class SearchRepository:
                 Story.published_at,
                 Feed.key,
                 Feed.title,
-                Feed.origin,
-                Feed.added_by_guild_id,
+                self._audience.visible_feed().label("owner_visible"),
             )
             .join(Feed, Feed.id == Story.feed_id)
             .where(Story.id.in_(list(ids)))
@@ -133,7 +132,7 @@ class SearchRepository:
         out: dict[int, StoryText] = {}
         hidden: list[int] = []
         for row in (await self._session.execute(stmt)).all():
-            owner_visible = self._audience.may_see(row[9], row[10])
+            owner_visible = bool(row[9])
             if not owner_visible:
                 hidden.append(row[0])
             out[row[0]] = StoryText(

@@ -1,9 +1,10 @@
 """SQL pieces both full-text backends share: who may see what, and the operators' clauses.
 
-Who may see what: a server sees the stories of the shared feeds (catalog, OPML) and of the
-custom feeds it added itself, never another server's (a private feed's URL can carry a
-token); a DM sees the shared feeds only; the operator's CLI sees everything. The rule is SQL
-inside the candidate scan, so the ranking window holds the newest *visible* matches.
+Who may see what (``feed_links``): a server sees the stories of the shared feeds (catalog,
+OPML) and of the feeds it follows, never those of a feed only other servers follow (a private
+feed's URL can carry a token); a DM sees the shared feeds only; the operator's CLI sees
+everything. The rule is SQL inside the candidate scan, so the ranking window holds the newest
+*visible* matches.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, bindparam, or_, text
+from sqlalchemy import ColumnElement, TextClause, bindparam, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.search import ParsedQuery
-from bot.storage.models import Feed
-from bot.storage.subscriptions_repo import SHARED
+from bot.storage.feed_links import visible_feed, visible_feed_sql
 from bot.storage.types import UTCDateTime
 
 
@@ -50,12 +50,7 @@ class Audience:
         parameters); None for the operator, who sees them all."""
         if self.all_feeds:
             return None, {}
-        params: dict[str, Any] = {f"shared_{i}": origin for i, origin in enumerate(SHARED)}
-        rule = f"f.origin IN ({', '.join(f':shared_{i}' for i in range(len(SHARED)))})"
-        if self.guild_id is not None:
-            params["guild_id"] = self.guild_id
-            rule = f"({rule} OR f.added_by_guild_id = :guild_id)"
-        return rule, params
+        return visible_feed_sql(self.guild_id)
 
     @staticmethod
     def visible(
@@ -91,20 +86,11 @@ class Audience:
         owner = f"(SELECT o.feed_id FROM stories AS o WHERE o.id = {story_id})"
         return [f"({linked} OR {owner} IN {feeds})"]
 
-    def may_see(self, origin: str, added_by_guild_id: int | None) -> bool:
-        """The rule of :meth:`feed_rule`, in Python, for one feed."""
-        return (
-            self.all_feeds
-            or origin in SHARED
-            or (self.guild_id is not None and added_by_guild_id == self.guild_id)
-        )
-
     def visible_feed(self) -> ColumnElement[bool]:
         """The rule of :meth:`feed_rule` as an ORM condition on :class:`Feed`."""
-        shared = Feed.origin.in_(SHARED)
-        if self.guild_id is None:
-            return shared
-        return or_(shared, Feed.added_by_guild_id == self.guild_id)
+        if self.all_feeds:
+            return true()
+        return visible_feed(self.guild_id)
 
 
 async def run(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[Any]:

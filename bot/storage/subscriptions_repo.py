@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.core.briefs import StoryView
+from bot.storage.feed_links import SHARED, drop_links, visible_feed
 from bot.storage.locks import story_writes_barrier
 from bot.storage.models import (
     Delivery,
@@ -29,10 +30,6 @@ from bot.storage.models import (
     SubscriptionFeed,
     SubscriptionFilter,
 )
-
-# Feeds every server may use: the catalog and what the operator imported (OPML). Feeds a
-# server added with /feed add stay that server's own.
-SHARED = ("catalog", "opml")
 
 
 class SubscriptionsRepository:
@@ -64,6 +61,7 @@ class SubscriptionsRepository:
     async def guild_left(self, guild_id: int, now: datetime) -> int:
         """The bot left (or was removed): its channels stop; returns subscriptions removed."""
         async with self.sessions.begin() as s:
+            await drop_links(s, guild_id)
             result = await s.execute(delete(Subscription).where(Subscription.guild_id == guild_id))
             await s.execute(update(Guild).where(Guild.id == guild_id).values(left_at=now))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -343,13 +341,9 @@ class FeedRow:
 async def feeds_visible_to(
     sessions: async_sessionmaker[AsyncSession], guild_id: int | None
 ) -> list[FeedRow]:
-    """Catalog feeds plus the custom feeds this guild added, ordered by key."""
+    """Shared feeds plus the feeds this guild follows, ordered by key."""
     async with sessions() as s:
-        query = select(Feed).where(Feed.active.is_(True))
-        if guild_id is None:
-            query = query.where(Feed.origin.in_(SHARED))
-        else:
-            query = query.where(or_(Feed.origin.in_(SHARED), Feed.added_by_guild_id == guild_id))
+        query = select(Feed).where(Feed.active.is_(True), visible_feed(guild_id))
         rows = await s.execute(query.order_by(Feed.key))
         return [
             FeedRow(

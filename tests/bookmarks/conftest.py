@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.bookmarks.service import BookmarkService
-from bot.storage.models import Feed, Story, StoryKey
+from bot.storage.models import Feed, FeedLink, Story, StoryKey
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -57,6 +57,8 @@ class World:
             )
             s.add(feed)
             await s.flush()
+            if guild_id is not None:
+                s.add(FeedLink(feed_id=feed.id, guild_id=guild_id, created_at=T0))
             return feed.id
 
     async def story(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.briefs.planning import BriefService
-from bot.storage.models import Feed, Story, StoryKey, StoryTag
+from bot.storage.models import Feed, FeedLink, Story, StoryKey, StoryTag
 
 
 @dataclass
@@ -43,6 +43,8 @@ async def add_feed(
         )
         s.add(feed)
         await s.flush()
+        if guild_id is not None:
+            s.add(FeedLink(feed_id=feed.id, guild_id=guild_id, created_at=now))
         return feed.id
 
 

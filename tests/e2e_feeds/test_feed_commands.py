@@ -267,7 +267,7 @@ async def test_remove_through_autocomplete_and_list(
     assert "Beta Notes" not in listing["description"]
 
     refused = content(await run(fake_discord, "feed remove", {"feed": gamma.key}))
-    assert f"This server has no custom feed `{gamma.key}`" in refused
+    assert f"This server follows no feed `{gamma.key}`" in refused
     assert any(f.key == gamma.key and f.active for f in await custom_feeds(services))
 
 
@@ -314,7 +314,7 @@ async def test_rename_changes_the_name_shown_and_keeps_the_key(
         feed_server.url("/other.xml"), guild_id=OTHER_GUILD
     )
     refused = content(await run(fake_discord, "feed rename", {"feed": other.key, "name": "Mine"}))
-    assert f"This server has no custom feed `{other.key}`" in refused
+    assert f"This server follows no feed `{other.key}`" in refused
     titles = {f.key: f.title for f in await custom_feeds(services)}
     assert titles[other.key] == "Elsewhere"
 

@@ -85,8 +85,8 @@ def test_added_text_fits_and_never_cuts_a_link() -> None:
 
 
 def test_removed_text_escapes_the_title() -> None:
-    text = render.feed_removed_text(RemovedFeed(key="k", title="**x** @here", deleted=False))
-    assert "\\*\\*x\\*\\*" in text and "@here" not in text and "bookmarked" in text
+    text = render.feed_removed_text(RemovedFeed(key="k", title="**x** @here"))
+    assert "\\*\\*x\\*\\*" in text and "@here" not in text and "no longer follows" in text
 
 
 def test_choices_are_capped_and_matched_on_key_or_title() -> None:

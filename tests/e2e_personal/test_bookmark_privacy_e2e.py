@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services
-from bot.storage.models import Feed
+from bot.storage.models import Feed, FeedLink
 from tests.briefs.helpers import add_story
 from tests.e2e_personal.helpers import description, feed_id, reply_content, shown
 from tests.fakediscord import FakeDiscord
@@ -36,6 +36,7 @@ async def a_private_story(services: Services, guild_id: int) -> int:
         )
         s.add(feed)
         await s.flush()
+        s.add(FeedLink(feed_id=feed.id, guild_id=guild_id, created_at=WHEN))
         private = int(feed.id)
     return await add_story(services.sessions, private, SECRET_TITLE, url=SECRET_URL)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services
-from bot.storage.models import Feed
+from bot.storage.models import Feed, FeedLink
 from tests.briefs.helpers import add_story
 from tests.e2e_personal.helpers import choices, description, feed_id, shown
 from tests.fakediscord import FakeDiscord
@@ -31,6 +31,7 @@ async def add_custom_feed(services: Services, key: str, guild_id: int) -> int:
         )
         s.add(feed)
         await s.flush()
+        s.add(FeedLink(feed_id=feed.id, guild_id=guild_id, created_at=WHEN))
         return int(feed.id)
 
 

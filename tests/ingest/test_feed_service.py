@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.errors import NotFoundError, UserInputError
 from bot.core.ingest import Fetcher, FetchPolicy, ScheduleLimits, parse_opml
 from bot.core.ingest.feed_service import FeedService, key_base
 from bot.storage.feeds_repo import FeedsRepository
-from bot.storage.models import Bookmark, Story, StoryKey
+from bot.storage.models import Feed, Story, StoryKey
 from bot.storage.stories_repo import StoriesRepository
 from tests.feedserver import FeedServer, rss_feed
 from tests.ingest.conftest import SteppingClock
 from tests.ingest.dbhelpers import T0, make_feed
 
-GUILD, OTHER = 1001, 2002
+GUILD, OTHER, THIRD = 1001, 2002, 3003
 
 
 async def _service(sessions, fetcher, parser) -> FeedService:
@@ -64,8 +64,6 @@ async def test_add_custom_fetches_once_and_stores_without_announcing(
     assert row.next_check_at > row.last_success_at  # scheduled, not due at once
     with pytest.raises(UserInputError, match="already follows"):
         await service.add_custom(feed_server.url("/blog.xml"), guild_id=GUILD)
-    with pytest.raises(UserInputError, match="another server"):
-        await service.add_custom(feed_server.url("/blog.xml"), guild_id=OTHER)
     assert [f.key for f in await service.list(GUILD)] == [added.key]
     assert await service.list(OTHER) == []
 
@@ -116,7 +114,12 @@ async def test_add_custom_rejects_non_http_and_catalog_duplicates(
         with pytest.raises(UserInputError):
             await service.add_custom(bad, guild_id=GUILD)
     await make_feed(service.feeds, "netflix", url=feed_server.url("/n.xml"))
-    with pytest.raises(UserInputError, match="catalog as `netflix`"):
+    # A catalog feed is linked like any tracked feed: no fetch of its own, listed here.
+    added = await service.add_custom(feed_server.url("/n.xml"), guild_id=GUILD)
+    assert added.key == "netflix" and added.already_tracked
+    assert feed_server.hits["/n.xml"] == 0
+    assert [f.key for f in await service.list(GUILD)] == ["netflix"]
+    with pytest.raises(UserInputError, match="already follows that feed as `netflix`"):
         await service.add_custom(feed_server.url("/n.xml"), guild_id=GUILD)
 
 
@@ -132,31 +135,100 @@ async def test_guild_cap(sessions, feed_server: FeedServer, open_fetcher, thread
     assert keys == ["generated-blog", "generated-blog-2", "generated-blog-3"]
 
 
-async def test_remove_deletes_or_deactivates_when_bookmarked(
+async def test_remove_unlinks_and_an_unfollowed_feed_stops_but_keeps_its_stories(
     sessions, feed_server: FeedServer, open_fetcher, thread_parser
 ):
     feed_server.add_feed("/a.xml")
-    feed_server.add("/b.xml", rss_feed(2, link="https://b.test/"))
     service = await _service(sessions, open_fetcher, thread_parser)
     a = await service.add_custom(feed_server.url("/a.xml"), guild_id=GUILD)
-    b = await service.add_custom(feed_server.url("/b.xml"), guild_id=GUILD)
     with pytest.raises(NotFoundError):
         await service.remove(a.key, OTHER)
-    async with sessions.begin() as s:
-        feed_b = await service.feeds.by_key(b.key)
-        assert feed_b is not None
-        story_id = await s.scalar(select(StoryKey.story_id).where(StoryKey.feed_id == feed_b.id))
-        s.add(Bookmark(user_id=5, story_id=story_id, created_at=T0))
-    gone = await service.remove(a.key, GUILD)
-    kept = await service.remove(b.key, GUILD)
-    assert gone.deleted is True and kept.deleted is False
-    assert await service.feeds.by_key(a.key) is None
-    row = await service.feeds.by_key(b.key)
-    assert row is not None and row.active is False
+    removed = await service.remove(a.key, GUILD)
+    assert removed.key == a.key
+    row = await service.feeds.by_key(a.key)
+    assert row is not None and row.active is False  # nobody follows it: not polled
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StoryKey)) == 3
     assert await service.list(GUILD) == []
-    # Adding it again brings the same feed back instead of failing on the unique URL.
-    back = await service.add_custom(feed_server.url("/b.xml"), guild_id=GUILD)
-    assert back.key == b.key and back.stories == 0
+    with pytest.raises(NotFoundError):
+        await service.remove(a.key, GUILD)
+    # Adding it again brings the same feed back: its old items are known, none is new.
+    back = await service.add_custom(feed_server.url("/a.xml"), guild_id=GUILD)
+    assert back.key == a.key and back.stories == 0 and not back.already_tracked
+    assert (await service.feeds.by_key(a.key)).active  # type: ignore[union-attr]
+
+
+async def test_two_servers_share_one_feed_under_two_spellings(
+    sessions, feed_server: FeedServer, open_fetcher, thread_parser
+):
+    feed_server.add_feed("/blog/", items=2)
+    service = await _service(sessions, open_fetcher, thread_parser)
+    first = await service.add_custom(feed_server.url("/blog/"), guild_id=GUILD)
+    # Upper-case scheme and host, no trailing slash: the same address to the fetcher.
+    other_spelling = feed_server.url("/blog").replace("http://127.0.0.1", "HTTP://127.0.0.1")
+    second = await service.add_custom(other_spelling, guild_id=OTHER)
+    assert second.key == first.key and second.already_tracked
+    assert second.stories == 2 and second.latest_title == "Post 0"
+    assert feed_server.hits["/blog/"] == 1  # linked, not fetched again
+    assert [f.key for f in await service.list(OTHER)] == [first.key]
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Feed)) == 1
+    # One server leaving keeps the feed polled for the other; rename needs a sole follower.
+    with pytest.raises(UserInputError, match="Other servers follow"):
+        await service.rename(first.key, GUILD, "Mine")
+    await service.remove(first.key, GUILD)
+    row = await service.feeds.by_key(first.key)
+    assert row is not None and row.active
+    assert (await service.rename(first.key, OTHER, "Theirs")).new_name == "Theirs"
+
+
+async def test_a_redirect_recorded_on_the_first_fetch_names_the_same_feed(
+    sessions, feed_server: FeedServer, open_fetcher, thread_parser
+):
+    feed_server.add_feed("/feed/", items=2)
+    feed_server.redirect("/old", feed_server.url("/feed/"), status=301)
+    service = await _service(sessions, open_fetcher, thread_parser)
+    first = await service.add_custom(feed_server.url("/old"), guild_id=GUILD)
+    row = await service.feeds.by_key(first.key)
+    assert row is not None and row.final_url == feed_server.url("/feed/")
+    second = await service.add_custom(feed_server.url("/feed"), guild_id=OTHER)
+    assert second.key == first.key and second.already_tracked
+    assert feed_server.hits["/feed/"] == 1
+    # A third spelling that only the fetch reveals (redirect to the tracked target).
+    feed_server.redirect("/elsewhere", feed_server.url("/feed/"), status=302)
+    third = await service.add_custom(feed_server.url("/elsewhere"), guild_id=THIRD)
+    assert third.key == first.key and third.already_tracked
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Feed)) == 1
+
+
+async def test_the_cap_counts_links(sessions, feed_server: FeedServer, open_fetcher, thread_parser):
+    service = await _service(sessions, open_fetcher, thread_parser)
+    for i in range(3):
+        feed_server.add_feed(f"/{i}.xml")
+        await service.add_custom(feed_server.url(f"/{i}.xml"), guild_id=OTHER)
+    for i in range(3):
+        assert (await service.add_custom(feed_server.url(f"/{i}.xml"), guild_id=GUILD)).key
+    feed_server.add_feed("/3.xml")
+    with pytest.raises(UserInputError, match="remove one"):
+        await service.add_custom(feed_server.url("/3.xml"), guild_id=GUILD)
+
+
+async def test_leaving_a_server_unlinks_its_feeds(
+    sessions, feed_server: FeedServer, open_fetcher, thread_parser
+):
+    from bot.storage.subscriptions_repo import SubscriptionsRepository
+
+    feed_server.add_feed("/solo.xml")
+    feed_server.add_feed("/both.xml")
+    service = await _service(sessions, open_fetcher, thread_parser)
+    solo = await service.add_custom(feed_server.url("/solo.xml"), guild_id=GUILD)
+    both = await service.add_custom(feed_server.url("/both.xml"), guild_id=GUILD)
+    await service.add_custom(feed_server.url("/both.xml"), guild_id=OTHER)
+    await SubscriptionsRepository(sessions).guild_left(GUILD, T0)
+    assert await service.list(GUILD) == []
+    assert (await service.feeds.by_key(solo.key)).active is False  # type: ignore[union-attr]
+    assert (await service.feeds.by_key(both.key)).active is True  # type: ignore[union-attr]
 
 
 async def test_status_lists_failing_feeds_first(sessions, open_fetcher, thread_parser):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.search import searchable_text
-from bot.storage.models import Feed, Story, StoryKey, StoryTag
+from bot.storage.models import Feed, FeedLink, Story, StoryKey, StoryTag
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -33,6 +33,9 @@ async def add_feed(
     )
     session.add(feed)
     await session.flush()
+    if guild_id is not None:
+        session.add(FeedLink(feed_id=feed.id, guild_id=guild_id, created_at=NOW))
+        await session.flush()
     return feed
 
 

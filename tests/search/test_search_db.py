@@ -14,6 +14,7 @@ from bot.core.errors import QueryError
 from bot.core.search.service import SearchPage, SearchService
 from bot.storage import search_postgres, search_repo, search_sqlite
 from bot.storage.engine import create_engine, session_factory
+from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import Story, StoryKey
 from bot.storage.search_postgres import PG_ID_BUCKET
@@ -540,6 +541,25 @@ async def test_a_server_never_sees_another_servers_custom_feeds(
                 private_feeds["a"],
                 private_feeds["b"],
             }
+
+
+@pytest.mark.parametrize("query", ["pangolin", "source:b-secret", "after:2000-01-01 -zebra"])
+async def test_a_feed_two_servers_follow_is_visible_to_both_until_one_unlinks(
+    private_feeds: dict[str, int], sessions: Sessions, service: SearchService, query: str
+) -> None:
+    feeds = FeedsRepository(sessions)
+    b_secret = await feeds.by_key("b-secret")
+    assert b_secret is not None
+    assert await feeds.link(b_secret.id, GUILD_A, NOW)
+    b_own = {private_feeds["b"], private_feeds["b+catalog"]}
+    assert b_own <= ids_of(await service.search(query, limit=10, guild_id=GUILD_A))
+    (hit,) = [h for h in (await service.search("of B", guild_id=GUILD_A)).hits]
+    assert hit.source_key == "b-secret"  # its own feed is visible now: labelled by it
+    assert await feeds.unlink(b_secret.id, GUILD_A)
+    seen = ids_of(await service.search(query, limit=10, guild_id=GUILD_A))
+    assert private_feeds["b"] not in seen
+    assert b_own <= ids_of(await service.search(query, limit=10, guild_id=GUILD_B))
+    assert (await feeds.by_key("b-secret")).active  # type: ignore[union-attr]
 
 
 async def test_a_shared_story_found_first_by_a_private_feed_names_a_visible_feed(

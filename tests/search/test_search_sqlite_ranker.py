@@ -23,7 +23,7 @@ from bot.core.search import ParsedQuery, parse_query
 from bot.core.search.fts import fts5_expression
 from bot.storage import search_sqlite
 from bot.storage.engine import create_engine, session_factory
-from bot.storage.models import Feed, Story, StoryKey
+from bot.storage.models import Feed, FeedLink, Story, StoryKey
 from bot.storage.search_sql import Audience, RankedIds
 from bot.storage.search_sqlite import FTS5_WEIGHTS, SqliteRanker
 from tests.search.helpers import NOW, add_feed, add_story
@@ -152,11 +152,17 @@ async def oracle(
         if story_id is not None:
             links.setdefault(story_id, []).append(feeds[feed_id])
     sources = {key.lower() for key in query.sources}
+    follows = set((await session.execute(select(FeedLink.feed_id, FeedLink.guild_id))).all())
+
+    def may_see(feed: Feed) -> bool:
+        return (
+            audience.all_feeds
+            or feed.origin in ("catalog", "opml")
+            or (feed.id, audience.guild_id) in follows
+        )
 
     def passes(story_id: int) -> bool:
-        seen = [
-            f for f in links.get(story_id, []) if audience.may_see(f.origin, f.added_by_guild_id)
-        ]
+        seen = [f for f in links.get(story_id, []) if may_see(f)]
         if sources:
             seen = [f for f in seen if f.key.lower() in sources]
         when = published[story_id]

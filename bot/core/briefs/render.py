@@ -395,10 +395,15 @@ def feed_added_text(added: AddedFeed, *, channel_id: int | None = None) -> str:
     """`/feed add`: what was added, its latest story (linked) and where it will be posted."""
     title = st.safe_line(added.title, 200) or "(untitled)"
     n = added.stories
+    stories = f"{n} {'story' if n == 1 else 'stories'}"
+    archived = (
+        f"The bot already tracks it: its {stories} are searchable here now"
+        if added.already_tracked
+        else f"{n} existing {'story' if n == 1 else 'stories'} archived and searchable"
+    )
     lines = [
         f"Added **{title}** as `{added.key}`.",
-        f"{n} existing {'story' if n == 1 else 'stories'} archived and searchable; they are "
-        "not announced, only new posts are.",
+        f"{archived}; they are not announced, only new posts are.",
     ]
     latest = len(lines)
     has_latest = bool(added.latest_title or added.latest_url)
@@ -430,12 +435,10 @@ def feed_renamed_text(renamed: RenamedFeed) -> str:
 
 def feed_removed_text(removed: RemovedFeed) -> str:
     title = st.safe_line(removed.title, 200) or "(untitled)"
-    what = (
-        "Its stories were removed from the archive."
-        if removed.deleted
-        else "Its bookmarked or shared stories stay in the archive."
+    return (
+        f"Removed **{title}** (`{removed.key}`): this server no longer follows it, so no more "
+        "of its stories reach your briefs. Bookmarks of its stories stay."
     )
-    return f"Removed **{title}** (`{removed.key}`): no more new stories from it. {what}"
 
 
 def feed_choices(feeds: Sequence[FeedRow], current: str) -> list[tuple[str, str]]:

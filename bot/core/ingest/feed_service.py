@@ -1,4 +1,8 @@
-"""Feeds a guild adds itself (`/feed add|remove|list|status`) and OPML import/export.
+"""Feeds a guild follows (`/feed add|remove|rename|list|status`) and OPML import/export.
+
+A feed is one row however many servers follow it (``feed_links``): a URL already tracked,
+under any spelling or redirect, is linked rather than added twice, so it is fetched once per
+cycle. Removing unlinks this server only.
 
 A custom feed is fetched ONCE, through the SSRF guard (invariant 7), before it is accepted,
 so a typo, a private address or an HTML page gets a clear answer at once instead of a feed that
@@ -45,6 +49,7 @@ from bot.core.ingest.types import (
     RemovedFeed,
     RenamedFeed,
 )
+from bot.core.ingest.urls import feed_url_spellings
 from bot.core.models import FetchResult, ParsedFeed
 from bot.core.text import clean_text
 from bot.storage.feeds_repo import DuplicateFeedError, FeedsRepository
@@ -131,29 +136,48 @@ class FeedService:
     # -- /feed add ----------------------------------------------------------------------------
 
     async def add_custom(self, url: str, *, guild_id: int) -> AddedFeed:
+        """Follow a feed by URL: a feed already tracked (by another server, OPML or the
+        catalog, under any spelling of its URL or the address it redirects to) is linked to
+        this server, never fetched twice; a new one is fetched once and its stories archived."""
         url = validate_feed_url(url, allow_private_networks=self._allow_private)
-        revive = self._known(await self.feeds.by_url(url), guild_id)
-        if revive is None and await self.feeds.count_for_guild(guild_id) >= self.max_per_guild:
-            raise UserInputError(
-                f"This server already follows {self.max_per_guild} custom feeds; "
-                "remove one with /feed remove first."
-            )
+        existing = await self.feeds.by_urls(feed_url_spellings(url))
+        if existing is not None:
+            await self._not_followed_yet(existing, guild_id)
+        await self._check_cap(guild_id)
+        if existing is not None and _polled(existing):
+            return await self._follow(existing, guild_id)
         now = self.clock()
-        known = revive.unusable_key_kinds if revive is not None else frozenset()
+        known = existing.unusable_key_kinds if existing is not None else frozenset()
         result, outcome = await self._read(url, now, known)
-        if revive is None and result.final_url != url:
-            revive = self._known(await self.feeds.by_url(result.final_url), guild_id)
-            if revive is not None and revive.unusable_key_kinds - outcome.unusable_key_kinds:
-                # The feed we bring back lost key kinds earlier: key its stories the same way.
-                outcome = await self._parse(result, now, revive.unusable_key_kinds)
+        if existing is None and result.final_url != url:
+            existing = await self.feeds.by_urls(feed_url_spellings(result.final_url))
+            if existing is not None:
+                await self._not_followed_yet(existing, guild_id)
+                if _polled(existing):
+                    return await self._follow(existing, guild_id)
+                if existing.unusable_key_kinds - outcome.unusable_key_kinds:
+                    # The feed we bring back lost key kinds earlier: key its stories the same way.
+                    outcome = await self._parse(result, now, existing.unusable_key_kinds)
         state = self._state(now, result, outcome)
-        if revive is not None:
-            await self.feeds.reactivate(revive.id, now)
-            await self.feeds.record([replace(state, feed_id=revive.id)])
-            row = revive
+        if existing is not None:
+            # Nobody polls it (removed by everyone, or 410): bring it back with this fetch.
+            await self.feeds.reactivate(existing.id, now)
+            await self.feeds.record([replace(state, feed_id=existing.id)])
+            await self.feeds.link(existing.id, guild_id, now)
+            row = existing
         else:
-            row = await self._insert(url, guild_id, now, outcome, state)
+            try:
+                row = await self._insert(url, guild_id, now, outcome, state)
+            except DuplicateFeedError as exc:  # another server added it a moment ago
+                if exc.existing is None:
+                    raise UserInputError(
+                        "Could not store that feed right now; try again."
+                    ) from None
+                await self._not_followed_yet(exc.existing, guild_id)
+                return await self._follow(exc.existing, guild_id)
         # Backfill: what the feed already had is archived and searchable, never announced.
+        # Only for a feed nobody polled: stories of a polled feed are the poller's to store
+        # (as backfill here they would never be announced to its other followers).
         stored = await self.stories.store(
             row.id, outcome.stories, now, search=outcome.search, backfill=True
         )
@@ -167,22 +191,29 @@ class FeedService:
             latest_url=latest.url if latest else None,
         )
 
-    def _known(self, existing: FeedRow | None, guild_id: int) -> FeedRow | None:
-        """Raise the right "already there" answer; return a removed feed to bring back."""
-        if existing is None:
-            return None
-        if existing.origin == "catalog":
+    async def _check_cap(self, guild_id: int) -> None:
+        if await self.feeds.count_for_guild(guild_id) >= self.max_per_guild:
             raise UserInputError(
-                f"That feed is in the catalog as `{existing.key}`: subscribe to it with "
-                "/subscribe instead."
+                f"This server already follows {self.max_per_guild} feeds; "
+                "remove one with /feed remove first."
             )
-        if existing.added_by_guild_id == guild_id:
-            if existing.active:
-                raise UserInputError(f"This server already follows that feed as `{existing.key}`.")
-            return existing
-        raise UserInputError(
-            "That feed is already tracked for another server; ask the bot's operator to add "
-            "it to the catalog."
+
+    async def _not_followed_yet(self, existing: FeedRow, guild_id: int) -> None:
+        if await self.feeds.follows(existing.id, guild_id):
+            raise UserInputError(f"This server already follows that feed as `{existing.key}`.")
+
+    async def _follow(self, feed: FeedRow, guild_id: int) -> AddedFeed:
+        """Link a feed that is already polled: the answer tells what its archive holds."""
+        await self.feeds.link(feed.id, guild_id, self.clock())
+        archive = await self.feeds.archive(feed.id)
+        return AddedFeed(
+            key=feed.key,
+            title=feed.title,
+            url=feed.url,
+            stories=archive.stories,
+            latest_title=archive.latest_title,
+            latest_url=archive.latest_url,
+            already_tracked=True,
         )
 
     async def _read(
@@ -249,9 +280,7 @@ class FeedService:
                 )
             except DuplicateFeedError as exc:
                 if exc.existing is not None and exc.existing.url == url:
-                    if guild_id is None:
-                        raise
-                    self._known(exc.existing, guild_id)
+                    raise
                 if attempt == 2:
                     raise UserInputError(
                         "Could not store that feed right now; try again."
@@ -273,8 +302,19 @@ class FeedService:
     # -- /feed remove, list, status -----------------------------------------------------------
 
     async def rename(self, key: str, guild_id: int, name: str) -> RenamedFeed:
-        """Show one of this server's feeds by another name (its key stays, filters keep working)."""
+        """Show one of this server's feeds by another name (its key stays, filters keep working).
+
+        The name belongs to the feed, which other servers may follow too: only a custom feed
+        this server alone follows can be renamed."""
         feed = await self._own(key, guild_id)
+        if feed.origin != "custom":
+            raise UserInputError(
+                f"`{feed.key}` is a shared feed of the bot's operator; it keeps its name."
+            )
+        if await self.feeds.followers(feed.id) > 1:
+            raise UserInputError(
+                f"Other servers follow `{feed.key}` too, so its name is shared; it stays as is."
+            )
         clean = clean_text(name, single_line=True)
         if not clean:
             raise UserInputError("Give the feed a name: some text, not only spaces or markup.")
@@ -287,32 +327,35 @@ class FeedService:
 
     async def _own(self, key: str, guild_id: int) -> FeedRow:
         feed = await self.feeds.by_key(key.strip().lower())
-        if feed is None or feed.origin == "catalog" or feed.added_by_guild_id != guild_id:
-            raise NotFoundError(f"This server has no custom feed `{key}` (see /feed list).")
+        if feed is None or not await self.feeds.follows(feed.id, guild_id):
+            raise NotFoundError(f"This server follows no feed `{key}` (see /feed list).")
         return feed
 
     async def remove(self, key: str, guild_id: int) -> RemovedFeed:
+        """This server stops following the feed; the feed itself, its stories and keys stay
+        (polling stops once no server follows a custom feed)."""
         feed = await self._own(key, guild_id)
-        deleted = await self.feeds.remove(feed.id)
-        return RemovedFeed(key=feed.key, title=feed.title, deleted=deleted)
+        await self.feeds.unlink(feed.id, guild_id)
+        return RemovedFeed(key=feed.key, title=feed.title)
 
     async def list(self, guild_id: int) -> builtins.list[FeedRow]:
-        """The feeds this guild added (active ones), by key."""
-        return await self.feeds.list_feeds(guild_id=guild_id, origins=("custom", "opml"))
+        """The feeds this guild follows (active ones), by key."""
+        return await self.feeds.list_feeds(guild_id=guild_id)
 
     async def status(
         self, guild_id: int | None, *, include_catalog: bool = False
     ) -> builtins.list[FeedStatus]:
         """Fetch health of this guild's feeds (and the catalog's when asked), failing first."""
-        rows = (
-            await self.feeds.list_feeds(guild_id=guild_id, origins=("custom", "opml"))
-            if guild_id is not None
-            else []
-        )
+        rows = await self.feeds.list_feeds(guild_id=guild_id) if guild_id is not None else []
         if include_catalog:
             # Shared feeds: the catalog and operator imports (OPML without a server).
             shared = await self.feeds.list_feeds(origins=("catalog", "opml"))
-            rows += [f for f in shared if f.origin == "catalog" or f.added_by_guild_id is None]
+            mine = {f.id for f in rows}
+            rows += [
+                f
+                for f in shared
+                if f.id not in mine and (f.origin == "catalog" or f.added_by_guild_id is None)
+            ]
         return sorted(rows, key=lambda f: (f.last_error is None and not f.gone, f.key))
 
     # -- OPML ---------------------------------------------------------------------------------
@@ -332,8 +375,12 @@ class FeedService:
             except UserInputError as exc:
                 report.refused.append((outline.xml_url, str(exc)))
                 continue
-            if await self.feeds.by_url(url) is not None:
-                report.duplicates.append(url)
+            existing = await self.feeds.by_urls(feed_url_spellings(url))
+            if existing is not None:
+                if guild_id is not None and await self.feeds.link(existing.id, guild_id, now):
+                    report.added.append(existing.key)
+                else:
+                    report.duplicates.append(url)
                 continue
             empty = ParseOutcome(feed=_EMPTY_FEED, stories=())
             try:
@@ -358,9 +405,14 @@ class FeedService:
         if guild_id is None:
             rows = await self.feeds.list_feeds()
         else:
-            rows = await self.feeds.list_feeds(guild_id=guild_id, origins=("custom", "opml"))
+            rows = await self.feeds.list_feeds(guild_id=guild_id)
         outlines = [Outline(title=f.title, xml_url=f.url, html_url=f.site_url) for f in rows]
         return render_opml(outlines, title="techbrief feeds", created=self.clock())
+
+
+def _polled(feed: FeedRow) -> bool:
+    """Whether the poller fetches the feed: then a new follower needs no fetch of its own."""
+    return feed.active and not feed.gone
 
 
 _EMPTY_FEED = ParsedFeed(title=None, link=None, language=None, entries=())

@@ -189,6 +189,7 @@ def success_state(
         body_hash=result.body_hash,
         validators=True,
         unusable_key_kinds=parsed.unusable_key_kinds,
+        final_url=result.final_url,
     )
 
 

@@ -35,6 +35,8 @@ class FeedRow:
     gone: bool
     # Key kinds a document of this feed repeated once: never used for its story keys again.
     unusable_key_kinds: frozenset[str] = frozenset()
+    # Where the URL led on the last good fetch (redirects followed), when known.
+    final_url: str | None = None
 
     @property
     def trusted(self) -> bool:
@@ -64,6 +66,8 @@ class FeedState:
     # A display name to store (a feed named by its host until its first document): written
     # when set, the key is left as it is.
     title: str | None = None
+    # Where the URL led (redirects followed): written when set.
+    final_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,17 @@ class AddedFeed:
     stories: int  # stored now, not announced
     latest_title: str | None
     latest_url: str | None
+    # Already tracked (another server, OPML, the catalog): linked, ``stories`` is its archive.
+    already_tracked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedArchive:
+    """What a feed's archive holds: its stories and the newest one."""
+
+    stories: int
+    latest_title: str | None
+    latest_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +114,6 @@ class RenamedFeed:
 class RemovedFeed:
     key: str
     title: str
-    deleted: bool  # False: deactivated (it has bookmarked or shared stories)
 
 
 @dataclass

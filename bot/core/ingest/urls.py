@@ -116,3 +116,32 @@ def host_of(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
+
+
+def feed_url_spellings(url: str) -> list[str]:
+    """``url`` first, then the other spellings the fetcher would see as the same address:
+    scheme and host in lower case, the default port dropped, no fragment (never sent), and
+    the path with and without its trailing slash. The query is kept as it is: a feed's
+    parameters can select a different feed. Used to tell that a feed is already tracked."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return [url]
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        host = f"{userinfo}@{host}"
+    path = parts.path or "/"
+    paths = [path, path.rstrip("/") or "/", path if path.endswith("/") else path + "/"]
+    spellings = [url]
+    for p in paths:
+        spellings.append(urlunsplit((scheme, host, p, parts.query, "")))
+    if parts.path == "":
+        spellings.append(urlunsplit((scheme, host, "", parts.query, "")))
+    return list(dict.fromkeys(spellings))

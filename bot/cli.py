@@ -9,9 +9,11 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.commands.token import missing_token, token_of
 from bot.core.errors import ConfigError, TechbriefError
-from bot.runtime.settings import Settings, load_settings
+from bot.runtime.settings import RuntimeSettings, Settings, load_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -34,6 +36,16 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return missing_token()
     from bot.runtime.main import run_bot
 
+    if args.roles is not None:
+        try:
+            runtime = RuntimeSettings(roles=args.roles)
+        except ValidationError:
+            sys.stderr.write(
+                f"techbrief: --roles {args.roles!r}: name one or more of gateway, worker, "
+                "sender, comma-separated (e.g. --roles worker)\n"
+            )
+            return EXIT_USAGE
+        settings = settings.model_copy(update={"runtime": runtime})
     return await run_bot(settings)
 
 
@@ -60,7 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Discord bot that posts a daily tech brief from engineering blogs.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _add(sub, "run", "connect to Discord and run the bot (needs DISCORD_TOKEN)", cmd_run)
+    run = _add(sub, "run", "connect to Discord and run the bot (needs DISCORD_TOKEN)", cmd_run)
+    run.add_argument(
+        "--roles",
+        metavar="ROLES",
+        help="what this process does, comma-separated: gateway (shards and interactions), "
+        "worker (feeds and summaries), sender (briefs and the outbox); default all three "
+        "(setting runtime.roles). Split roles need PostgreSQL",
+    )
     db = _add(
         sub, "db", "database schema: `db upgrade` migrates, `db current` shows the revision", cmd_db
     )

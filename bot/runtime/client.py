@@ -59,6 +59,11 @@ def intents() -> discord.Intents:
     return value
 
 
+def _shard_ids(services: Services) -> list[int] | None:
+    ids = services.settings.discord.shard_ids
+    return list(ids) if ids is not None else None
+
+
 class TechbriefBot(commands.AutoShardedBot):
     def __init__(
         self,
@@ -75,6 +80,7 @@ class TechbriefBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             http_trace=_trace(services),
             shard_count=services.settings.discord.shard_count,
+            shard_ids=_shard_ids(services),  # type: ignore[arg-type]  # None: all shards
             guild_ready_timeout=guild_ready_timeout,
             activity=discord.Activity(type=discord.ActivityType.watching, name="engineering blogs"),
         )

@@ -32,6 +32,7 @@ from bot.core.summarize.service import (
     page_bytes,
 )
 from bot.runtime.ingest import DAY_SECONDS, Ingest, PrometheusIngestMetrics, build_ingest
+from bot.runtime.leadership import SenderLeadership, lock_key
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.runtime.publisher import Publisher
@@ -41,6 +42,10 @@ from bot.storage.engine import create_engine, session_factory
 from bot.storage.subscriptions_repo import SubscriptionsRepository
 
 log = logging.getLogger(__name__)
+
+
+Job = tuple[str, float, Callable[[], Awaitable[object]]]
+JobFactory = Callable[[Any], list[Job]]
 
 
 def utc_now() -> datetime:
@@ -67,13 +72,23 @@ class Services:
     discord_http: HTTPClient | None = None  # bound by the Discord client once it exists
     drainers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: set[asyncio.Task[int]] = field(default_factory=set)
-    job_factories: list[
-        Callable[[Any], list[tuple[str, float, Callable[[], Awaitable[object]]]]]
-    ] = field(default_factory=list)
+    job_factories: list[tuple[str, JobFactory]] = field(default_factory=list)
+    leadership: SenderLeadership | None = None  # set when this process may be the sender
 
-    def jobs(self, bot: Any) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
-        """Periodic jobs every feature registered, given the running bot."""
-        return [job for factory in self.job_factories for job in factory(bot)]
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(self.settings.runtime.roles)
+
+    def add_jobs(self, role: str, factory: JobFactory) -> None:
+        """Register periodic jobs that only a process with ``role`` runs."""
+        self.job_factories.append((role, factory))
+
+    def jobs(self, bot: Any) -> list[Job]:
+        """Periodic jobs every feature registered for this process's roles."""
+        roles = self.roles
+        return [
+            job for role, factory in self.job_factories if role in roles for job in factory(bot)
+        ]
 
     async def drain(self) -> None:
         """Let in-flight work (message sends) finish before the connection closes."""
@@ -102,18 +117,28 @@ class Services:
         return self.briefs
 
     def send_soon(self) -> None:
-        """Start sending the outbox now, in the background (an answer must not wait for it)."""
-        if self.publisher is None:
+        """Start sending the outbox now, in the background (an answer must not wait for it).
+        A process without the sender role leaves it to the sender's next tick."""
+        if self.publisher is None or "sender" not in self.roles:
+            return
+        if self.leadership is not None and not self.leadership.is_leader:
             return
         task = asyncio.create_task(self.publisher.run_once())
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
     async def deliver_tick(self) -> None:
-        """Plan due briefs into the outbox, then send what the outbox holds."""
+        """Plan due briefs into the outbox, then send what the outbox holds: only while this
+        process holds the sender lock (a standby just tries to take it)."""
+        if self.leadership is not None and not await self.leadership.ensure():
+            return
         await self.brief_service().plan_due()
         if self.publisher is not None:
             await self.publisher.run_once()
+
+    async def may_send(self) -> bool:
+        """Checked before every delivery: a sender that lost its lock stops at once."""
+        return self.leadership is None or await self.leadership.ensure()
 
     async def database_ok(self) -> bool:
         async with self.engine.connect() as conn:
@@ -178,10 +203,15 @@ def install_briefs(services: Services) -> None:
         workers=settings.discord.send_workers,
         pacer=RatePacer(settings.discord.rest_rate_per_s),
         lease_seconds=settings.scheduler.delivery_lease_seconds,
+        may_send=services.may_send,
     )
+    if settings.discord.token is not None:
+        key = lock_key(settings.discord.token.get_secret_value())
+        services.leadership = SenderLeadership(services.engine, key)
+        services.exit_stack.push_async_callback(services.leadership.release)
     services.drainers.append(services.publisher.drain)
-    services.job_factories.append(
-        lambda _bot: [("briefs", settings.scheduler.tick_seconds, services.deliver_tick)]
+    services.add_jobs(
+        "sender", lambda _bot: [("briefs", settings.scheduler.tick_seconds, services.deliver_tick)]
     )
 
 
@@ -222,8 +252,8 @@ async def install_summaries(services: Services, fetcher: Fetcher) -> None:
             if n:
                 metrics.llm_calls.labels(outcome=outcome).inc(n)
 
-    services.job_factories.append(
-        lambda _bot: [("summaries", services.settings.scheduler.tick_seconds, tick)]
+    services.add_jobs(
+        "worker", lambda _bot: [("summaries", services.settings.scheduler.tick_seconds, tick)]
     )
 
 
@@ -251,5 +281,5 @@ def install_ingest(services: Services) -> Ingest:
             ("prune", DAY_SECONDS, lambda: ingest.prune(story_days)),
         ]
 
-    services.job_factories.append(jobs)
+    services.add_jobs("worker", jobs)
     return ingest

@@ -18,8 +18,8 @@ from bot.runtime.container import Services, open_services
 from bot.runtime.discord_api import point_discord_at
 from bot.runtime.health import HealthChecks, HealthServer
 from bot.runtime.scheduler import Ticker
-from bot.runtime.settings import Settings
-from bot.runtime.single_process import AlreadyRunning, only_process
+from bot.runtime.settings import ROLES, Settings
+from bot.runtime.single_process import AlreadyRunning, only_process, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,20 @@ async def _database_problem(services: Services) -> tuple[str, int] | None:
     return None
 
 
+def split_roles_problem(settings: Settings) -> str | None:
+    """Why this process's roles cannot run on its database, or None.
+
+    Splitting the roles over processes needs what only PostgreSQL has: leases taken with SKIP
+    LOCKED and the sender's advisory lock. On SQLite one process does everything."""
+    roles = tuple(settings.runtime.roles)
+    if sqlite_file(settings.database.url) is None or roles == ROLES:
+        return None
+    return (
+        f"--roles {','.join(roles)} splits the bot over processes, which needs PostgreSQL "
+        "(DATABASE_URL=postgresql+asyncpg://…); on SQLite run all roles in one process."
+    )
+
+
 async def run_bot(settings: Settings) -> int:
     assert settings.discord.token is not None
     point_discord_at(settings.discord.api_base)
@@ -92,6 +106,10 @@ async def run_bot(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    refused = split_roles_problem(settings)
+    if refused is not None:
+        sys.stderr.write(f"techbrief: {refused}\n")
+        return EXIT_USAGE
     try:
         with only_process(settings.database.url):
             return await _run(settings, stop)
@@ -113,7 +131,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         schedule_jobs(ticker, services, bot)
         health = HealthServer(
             HealthChecks(
-                gateway=lambda: _value(bot.gateway_connected()),
+                gateway=lambda: _value(bot.gateway_connected() or "gateway" not in services.roles),
                 database=services.database_ok,
                 scheduler=lambda: _value(ticker.alive()),
             ),
@@ -132,7 +150,8 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
                 )
                 return EXIT_USAGE
         ticker.start()
-        bot_task = asyncio.create_task(bot.start(settings.discord.token.get_secret_value()))
+        token = settings.discord.token.get_secret_value()
+        bot_task = asyncio.create_task(_connect(bot, token, services.roles, stop))
         stop_task = asyncio.create_task(stop.wait())
         await asyncio.wait({bot_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
         code = 0
@@ -151,6 +170,18 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         await _bounded("health endpoint", health.stop(), deadline)
     log.info("stopped", extra={"exit_code": code})
     return code
+
+
+async def _connect(
+    bot: TechbriefBot, token: str, roles: tuple[str, ...], stop: asyncio.Event
+) -> None:
+    """The gateway role connects the shards and answers interactions; a process without it
+    only logs in over REST (the sender delivers through it) and never opens a socket."""
+    if "gateway" in roles:
+        await bot.start(token)
+        return
+    await bot.login(token)
+    await stop.wait()
 
 
 async def _value(result: bool) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,7 +63,9 @@ class Publisher:
         workers: int = 16,
         pacer: RatePacer | None = None,
         lease_seconds: float = 90,
+        may_send: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
+        self._may_send = may_send
         self._http = http
         self._repo = outbox
         self._subs = subscriptions
@@ -106,6 +108,9 @@ class Publisher:
         """One sender: its own lease name, so workers of one process never share a row."""
         attempted = 0
         while not self._stopping and budget[0] > 0:
+            if self._may_send is not None and not await self._may_send():
+                log.warning("not the sender any more: stopping deliveries")
+                return attempted
             budget[0] -= 1
             rows = await self._repo.lease_deliveries(
                 self._clock(), owner, lease_seconds=self._lease.total_seconds(), limit=1

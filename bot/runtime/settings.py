@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -48,6 +49,8 @@ class DiscordSettings(_Section):
     sync_commands_on_start: bool = False
     sync_guild_id: int | None = None
     shard_count: int | None = Field(default=None, ge=1)
+    # The shards this process connects (a gateway process of several); None: all of them.
+    shard_ids: tuple[int, ...] | None = None
     rest_rate_per_s: float = Field(default=49, gt=0, le=50)
     send_workers: int = Field(default=16, ge=1, le=256)
 
@@ -57,6 +60,57 @@ class DiscordSettings(_Section):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://discord.com/api/v10")
         return v.rstrip("/")
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_shards(cls, v: Any) -> Any:
+        return _comma_list(v)
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_in_range(
+        cls, v: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        if v is None:
+            return None
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("needs discord.shard_count (TECHBRIEF_DISCORD__SHARD_COUNT) as well")
+        if not v:
+            raise ValueError("must name at least one shard, e.g. 0,1")
+        bad = [i for i in v if not 0 <= i < count]
+        if bad:
+            raise ValueError(f"shard ids must be 0 to {count - 1} (shard_count {count}): {bad}")
+        return tuple(sorted(set(v)))
+
+
+Role = Literal["gateway", "worker", "sender"]
+ROLES: tuple[Role, ...] = ("gateway", "worker", "sender")
+
+
+def _comma_list(v: Any) -> Any:
+    """'a, b' from an environment variable as ['a', 'b']; lists from TOML pass through."""
+    if isinstance(v, str):
+        return [part.strip() for part in v.split(",") if part.strip()]
+    return v
+
+
+class RuntimeSettings(_Section):
+    # What this process does: gateway (shards, interactions), worker (feeds, summaries),
+    # sender (plans briefs, delivers the outbox). Split roles need PostgreSQL.
+    roles: tuple[Role, ...] = ROLES
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _split_roles(cls, v: Any) -> Any:
+        return _comma_list(v)
+
+    @field_validator("roles")
+    @classmethod
+    def _some_roles(cls, v: tuple[Role, ...]) -> tuple[Role, ...]:
+        if not v:
+            raise ValueError("name at least one of gateway, worker, sender")
+        return tuple(r for r in ROLES if r in v)  # one order, no repeats
 
 
 class DatabaseSettings(_Section):
@@ -180,6 +234,7 @@ class CatalogSettings(_Section):
 
 class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
     database: DatabaseSettings = DatabaseSettings()
     fetch: FetchSettings = FetchSettings()
     scheduler: SchedulerSettings = SchedulerSettings()

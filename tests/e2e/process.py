@@ -94,6 +94,7 @@ class BotProcess:
     stderr: list[str] = field(default_factory=list)
     exit_code: int | None = None
     stop_seconds: float | None = None
+    args: tuple[str, ...] = ("run",)
     _proc: asyncio.subprocess.Process | None = None
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -102,7 +103,7 @@ class BotProcess:
             sys.executable,
             "-m",
             "bot",
-            "run",
+            *self.args,
             cwd=self.cwd,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,

@@ -184,3 +184,39 @@ def test_the_run_lock_is_released_when_its_holder_ends(tmp_path: Path) -> None:
         only_process("postgresql+asyncpg://u@127.0.0.1/db"),
     ):
         pass  # no lock on PostgreSQL: many processes are its job
+
+
+@pytest.mark.parametrize(
+    ("how", "value"), [("flag", "worker"), ("flag", "gateway,sender"), ("env", "sender")]
+)
+async def test_split_roles_on_sqlite_are_refused_naming_postgresql(
+    tmp_path: Path, how: str, value: str
+) -> None:
+    overrides = {"DISCORD_TOKEN": TOKEN, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/t.db"}
+    args = ["run", "--roles", value] if how == "flag" else ["run"]
+    if how == "env":
+        overrides["TECHBRIEF_RUNTIME__ROLES"] = value
+    result = await run_cli(*args, env=child_env(overrides), cwd=tmp_path)
+
+    assert result.code == 2, result.output
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "PostgreSQL" in line, line
+    assert f"--roles {value}" in line
+    assert TOKEN not in result.output
+
+
+async def test_unknown_roles_are_refused(tmp_path: Path) -> None:
+    env = child_env(
+        {"DISCORD_TOKEN": TOKEN, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/t.db"}
+    )
+    result = await run_cli("run", "--roles", "gateway,cook", env=env, cwd=tmp_path)
+    assert result.code == 2, result.output
+    assert "gateway, worker, sender" in result.stderr and "Traceback" not in result.output
+
+
+async def test_shard_ids_need_a_shard_count(tmp_path: Path) -> None:
+    env = child_env({"DISCORD_TOKEN": TOKEN, "TECHBRIEF_DISCORD__SHARD_IDS": "0,1"})
+    result = await run_cli("run", env=env, cwd=tmp_path)
+    assert result.code == 2, result.output
+    line = result.stderr.strip()
+    assert "TECHBRIEF_DISCORD__SHARD_IDS" in line and "shard_count" in line, line

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -37,7 +38,9 @@ class HealthServer:
         port: int,
         *,
         check_timeout: float = CHECK_TIMEOUT_S,
+        describe: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        self._describe = describe
         self._checks = checks
         self._check_timeout = check_timeout
         self._metrics = metrics
@@ -84,7 +87,9 @@ class HealthServer:
         outcomes = await asyncio.gather(*(self._run(n, c) for n, c in named.items()))
         results = dict(zip(named, outcomes, strict=True))
         healthy = all(results.values())
-        body = {"status": "ok" if healthy else "unhealthy", "checks": results}
+        body: dict[str, Any] = {"status": "ok" if healthy else "unhealthy", "checks": results}
+        if self._describe is not None:
+            body["roles"] = self._describe()
         return web.json_response(body, status=200 if healthy else 503)
 
     async def _metrics_view(self, _request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable
+from typing import Any
 
 import discord
 from sqlalchemy.exc import SQLAlchemyError
@@ -138,7 +139,10 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             services.metrics,
             settings.http.host,
             settings.http.port,
+            describe=lambda: roles_report(services, bot, ticker),
         )
+        for role in services.roles:
+            services.metrics.role.labels(role=role).set(1)
         if settings.http.enabled:
             try:
                 await health.start()
@@ -170,6 +174,20 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         await _bounded("health endpoint", health.stop(), deadline)
     log.info("stopped", extra={"exit_code": code})
     return code
+
+
+def roles_report(services: Services, bot: TechbriefBot, ticker: Ticker) -> dict[str, Any]:
+    """What this process owns, per role, for /healthz."""
+    report: dict[str, Any] = {}
+    if "gateway" in services.roles:
+        connected = sorted(i for i, shard in bot.shards.items() if not shard.is_closed())
+        report["gateway"] = {"shards": connected, "shard_count": bot.shard_count}
+    if "worker" in services.roles:
+        report["worker"] = {"last_poll_seconds_ago": ticker.seconds_since("poll")}
+    if "sender" in services.roles:
+        lead = services.leadership
+        report["sender"] = {"state": lead.state if lead is not None else "leader"}
+    return report
 
 
 async def _connect(

@@ -40,6 +40,8 @@ class Metrics:
         self.llm_calls = Counter(
             "techbrief_llm_calls", "Language-model calls by outcome", ["outcome"], registry=r
         )
+        # 1 per role this process runs: join on it to tell gateways, workers and senders apart.
+        self.role = Gauge("techbrief_role", "Roles this process runs", ["role"], registry=r)
         self.gateway_connected = Gauge(
             "techbrief_gateway_connected", "1 when the Discord gateway is connected", registry=r
         )

@@ -78,6 +78,11 @@ class Ticker:
                 task.cancel()  # the executor cancelled them too; harmless, and explicit
             await asyncio.wait(pending)
 
+    def seconds_since(self, name: str) -> float | None:
+        """How long ago job ``name`` last started (None: not yet)."""
+        last = self._last_tick.get(name)
+        return None if last is None else round(time.monotonic() - last, 1)
+
     def alive(self) -> bool:
         """Running, and no job has gone unticked for three of its intervals (plus a grace)."""
         if not self._scheduler.running:

@@ -181,10 +181,15 @@ async def test_healthz_is_healthy_and_metrics_are_prometheus_text(stack: Stack) 
 
     status, body = await stack.healthz()
     assert status == 200, body
+    roles = body.pop("roles")
     assert body == {
         "status": "ok",
         "checks": {"gateway": True, "database": True, "scheduler": True},
     }
+    # One process, every role: what each owns (SQLite: the only sender is the leader).
+    assert roles["gateway"] == {"shards": [0], "shard_count": 1}
+    assert roles["sender"] == {"state": "leader"}
+    assert set(roles) == {"gateway", "worker", "sender"}
 
     status, content_type, text = await stack.get("/metrics")
     assert status == 200

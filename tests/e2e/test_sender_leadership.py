@@ -14,7 +14,9 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -61,6 +63,13 @@ async def test_one_sender_at_a_time_and_a_standby_takes_over(
         )
         for _ in range(2)
     ]
+
+    async def health(proc: BotProcess) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{proc.env['TECHBRIEF_HTTP__PORT']}/healthz"
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            body: dict[str, Any] = await response.json()
+            return body
+
     engine = create_engine(pg_url)
     sessions = session_factory(engine)
     try:
@@ -72,6 +81,9 @@ async def test_one_sender_at_a_time_and_a_standby_takes_over(
         )
         (leader,) = [p for p in procs if p.find_log(LEADER)]
         (standby,) = [p for p in procs if p is not leader]
+        # /healthz says what each process owns: only the sender role, leader or standby.
+        assert (await health(leader))["roles"] == {"sender": {"state": "leader"}}
+        assert (await health(standby))["roles"] == {"sender": {"state": "standby"}}
         fake.faults.slow(MESSAGES, delay=0.3)  # a fan-out slow enough to kill mid-way
         await _seed(pg_url, fake.guild.id, channels)
 
@@ -102,6 +114,7 @@ async def test_one_sender_at_a_time_and_a_standby_takes_over(
         # A sender-only process delivers over REST and never opens the gateway.
         assert fake.recorder.gateway.connections == 0
         fake.assert_no_violations()
+        assert (await health(standby))["roles"] == {"sender": {"state": "leader"}}
         print(f"\nstandby took the lock {took_over:.1f}s after the leader was killed")
         assert await standby.stop() == 0
     finally:

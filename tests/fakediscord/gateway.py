@@ -256,11 +256,13 @@ class Gateway:
         sessions = self.live_sessions()
         if not sessions:
             raise RuntimeError("no gateway session: the bot has not identified yet")
-        if guild_id is not None:
-            for session in sessions:
-                if session.owns_guild(guild_id):
-                    return session
-        return sessions[0]
+        if guild_id is None:
+            return sessions[0]
+        for session in sessions:
+            if session.owns_guild(guild_id):
+                return session
+        # As on Discord: an event of a guild goes to its shard's socket, or nowhere.
+        raise RuntimeError(f"no gateway session owns the shard of guild {guild_id}")
 
     async def dispatch(
         self, event: str, data: dict[str, Any], *, guild_id: int | None = None

@@ -90,14 +90,27 @@ async def test_each_gateway_process_owns_the_guilds_of_its_shard(
             assert session.shard_count == 2
             created = {int(e["d"]["id"]) for e in session.history if e.get("t") == "GUILD_CREATE"}
             assert created == set(by_shard[session.shard_id])
-        # An interaction of a shard-1 guild reaches the shard-1 socket and is answered there.
-        guild = fake.world.guilds[by_shard[1][0]]
-        rec = await fake.interact_command("help", guild=guild)
-        assert rec.ephemeral and rec.data["embeds"][0]["title"] == "techbrief help"
-        (one,) = [s for s in fake.gateway.live_sessions() if s.shard_id == 1]
-        (zero,) = [s for s in fake.gateway.live_sessions() if s.shard_id == 0]
-        assert any(e.get("t") == "INTERACTION_CREATE" for e in one.history)
-        assert not any(e.get("t") == "INTERACTION_CREATE" for e in zero.history)
+        # Each guild's interaction reaches its shard's socket only and is answered once, there.
+        sessions = {s.shard_id: s for s in fake.gateway.live_sessions()}
+        for shard in (1, 0):
+            guild = fake.world.guilds[by_shard[shard][0]]
+            rec = await fake.interact_command("help", guild=guild)
+            assert rec.ephemeral and rec.data["embeds"][0]["title"] == "techbrief help"
+            seen = {
+                n: [
+                    int(e["d"]["guild_id"])
+                    for e in sess.history
+                    if e.get("t") == "INTERACTION_CREATE"
+                ]
+                for n, sess in sessions.items()
+            }
+            assert guild.id in seen[shard] and guild.id not in seen[1 - shard], seen
+        answered = [
+            r.path
+            for r in fake.sent("POST /interactions/{interaction_id}/{interaction_token}/callback")
+            if r.status < 300
+        ]
+        assert len(answered) == len(set(answered)) == 2, answered
         fake.assert_no_violations()
     finally:
         for proc in procs.values():

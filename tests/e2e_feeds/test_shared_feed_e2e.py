@@ -54,8 +54,10 @@ async def test_two_servers_two_spellings_one_feed(
     spelling_a = feed_server.url("/blog")
     # Scheme and host case and a trailing slash: the same address as the fetcher sees it.
     spelling_b = spelling_a.replace("http://127.0.0.1", "HTTP://127.0.0.1") + "/"
-    for guild, channel, url in ((first_guild, first, spelling_a), (second_guild, second, spelling_b)):
-        setup = {"channel": str(channel.id), "time": "09:00", "timezone": "UTC", "mode": "realtime"}
+    servers = ((first_guild, first, spelling_a), (second_guild, second, spelling_b))
+    for guild, channel, url in servers:
+        setup = {"channel": str(channel.id), "time": "09:00", "timezone": "UTC"}
+        setup["mode"] = "realtime"
         await command(fake_discord, guild, channel, "brief setup", setup)
         answer = await command(
             fake_discord, guild, channel, "feed add", {"url": url, "channel": str(channel.id)}

@@ -62,6 +62,9 @@ class FeedServer:
         self.port = 0
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
+        # Requests of a path being served right now, and the most ever served at once.
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
         self.requests: list[SeenRequest] = []
         self._runner: web.AppRunner | None = None
 
@@ -165,6 +168,8 @@ class FeedServer:
         self.routes.clear()
         self.hits.clear()
         self.requests.clear()
+        self.in_flight.clear()
+        self.max_in_flight.clear()
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -172,6 +177,14 @@ class FeedServer:
         path = request.path
         self.hits[path] += 1
         self.requests.append(SeenRequest(path, request.headers))
+        self.in_flight[path] += 1
+        self.max_in_flight[path] = max(self.max_in_flight[path], self.in_flight[path])
+        try:
+            return await self._respond(request, path)
+        finally:
+            self.in_flight[path] -= 1
+
+    async def _respond(self, request: web.Request, path: str) -> web.StreamResponse:
         route = self.routes.get(path)
         if route is None:
             return web.Response(status=404, text="not found")

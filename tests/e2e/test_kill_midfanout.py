@@ -20,7 +20,7 @@ import asyncio
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,6 +50,13 @@ NONCE_RE = re.compile(r"^tb(\d+)\.(\d+)$")
 
 async def _seed(url: str, guild_id: int, channel_ids: list[int]) -> list[str]:
     """The catalog feed, the guild, 40 due channels and 3 stories; returns the story titles."""
+    return await seed_guilds(url, {guild_id: channel_ids})
+
+
+async def seed_guilds(
+    url: str, channels_by_guild: Mapping[int, Sequence[int]], stories: int = STORIES
+) -> list[str]:
+    """The catalog feed, these guilds with these due channels, and ``stories`` stories."""
     engine = create_engine(url)
     sessions = session_factory(engine)
     now = datetime.now(UTC)
@@ -70,25 +77,30 @@ async def _seed(url: str, guild_id: int, channel_ids: list[int]) -> list[str]:
                 gone=False,
             )
             s.add(feed)
-            s.add(Guild(id=guild_id, name="Test Guild", system_channel_id=None, joined_at=now))
+            for guild_id in channels_by_guild:
+                # merge: a gateway that already saw the guild has stored it.
+                await s.merge(
+                    Guild(id=guild_id, name="Test Guild", system_channel_id=None, joined_at=now)
+                )
             await s.flush()
             feed_id = feed.id
-            for channel_id in channel_ids:
-                s.add(
-                    Subscription(
-                        guild_id=guild_id,
-                        channel_id=channel_id,
-                        mode="brief",
-                        timezone="UTC",
-                        brief_time="09:00",
-                        all_sources=True,
-                        watermark=0,
-                        next_brief_at=now - timedelta(minutes=5),
-                        created_at=now,
-                        updated_at=now,
+            for guild_id, channel_ids in channels_by_guild.items():
+                for channel_id in channel_ids:
+                    s.add(
+                        Subscription(
+                            guild_id=guild_id,
+                            channel_id=channel_id,
+                            mode="brief",
+                            timezone="UTC",
+                            brief_time="09:00",
+                            all_sources=True,
+                            watermark=0,
+                            next_brief_at=now - timedelta(minutes=5),
+                            created_at=now,
+                            updated_at=now,
+                        )
                     )
-                )
-        titles = [f"Kill-test story {n}" for n in range(STORIES)]
+        titles = [f"Kill-test story {n}" for n in range(stories)]
         for title in titles:
             await add_story(sessions, feed_id, title, published=now - timedelta(hours=1))
         return titles

@@ -123,6 +123,28 @@ _TAIL_MAX = 700
 _TAIL_WINDOW = 1500
 
 
+# A section heading of the article survives as a line starting with this marker (the
+# markdown spelling, which also reads naturally where the text is shown as it is), so the
+# summariser can group key points under the article's own headings.
+HEADING_MARK = "## "
+_HEADING_TAGS = "h2,h3,h4"
+_MAY_HAVE_HEADING = re.compile(r"<(?:h[2-4]|strong|b)\b", re.IGNORECASE)
+_HEADING_LINE = re.compile(r"^## ?", re.MULTILINE)
+_BOLD_HEADING_MAX = 100  # a longer bold paragraph is emphasis, not a heading
+
+
+def without_headings(text: str) -> str:
+    """The text with heading markers removed (what a reader or the search index sees)."""
+    return _HEADING_LINE.sub("", text) if "##" in text else text
+
+
+def heading_of(line: str) -> str | None:
+    """The heading a marked line carries, or None for an ordinary line."""
+    if not line.startswith("##"):
+        return None
+    return line.lstrip("#").strip() or None
+
+
 @dataclass(frozen=True, slots=True)
 class CleanedHtml:
     text: str
@@ -141,16 +163,36 @@ def _first_image(tree: LexborHTMLParser) -> str | None:
     return None
 
 
-def _tree_text(tree: LexborHTMLParser, source: str) -> str:
+def _bold_paragraphs(tree: LexborHTMLParser) -> list[LexborNode]:
+    """Paragraphs that are nothing but one short bold run: headings in all but name."""
+    found = []
+    for node in tree.css("p > strong, p > b"):
+        paragraph = node.parent
+        if paragraph is None or (node.prev is not None and (node.prev.text() or "").strip()):
+            continue
+        own = (node.text(deep=True) or "").strip()
+        whole = (paragraph.text(deep=True) or "").strip()
+        if own and own == whole and len(own) <= _BOLD_HEADING_MAX and own[-1] not in ".!?。":
+            found.append(paragraph)
+    return found
+
+
+def _tree_text(tree: LexborHTMLParser, source: str, *, headings: bool = False) -> str:
     tree.strip_tags(_DROP_TAGS)
     for node in tree.css(_BOILERPLATE_SELECTORS):
         node.decompose()
     if _MAY_HAVE_BR.search(source):
         for node in tree.css("br"):
             node.replace_with("\n")
+    marked = []
+    if headings and _MAY_HAVE_HEADING.search(source):
+        marked = [*tree.css(_HEADING_TAGS), *_bold_paragraphs(tree)]
     for node in tree.css(_BLOCK_TAGS):
         node.insert_before("\n")
         node.insert_after("\n")
+    for node in marked:
+        if (node.text(deep=True) or "").strip():
+            node.insert_before(HEADING_MARK)  # after the line break the block got above
     if _MAY_HAVE_CELL.search(source):
         for node in tree.css(_CELL_TAGS):
             node.insert_after(" ")
@@ -184,25 +226,28 @@ def _tidy(text: str, *, single_line: bool) -> str:
     return text.strip()
 
 
-def _parse_round(raw: str, *, want_image: bool) -> tuple[str, str | None]:
+def _parse_round(raw: str, *, want_image: bool, headings: bool = False) -> tuple[str, str | None]:
     # An explicit <body> keeps leading <script>/<noscript> out of <head>, where lexbor would
     # move a noscript's text into the body.
     tree = LexborHTMLParser("<body>" + raw)
     image = _first_image(tree) if want_image and _MAY_HAVE_IMG.search(raw) else None
-    return _tree_text(tree, raw), image
+    return _tree_text(tree, raw, headings=headings), image
 
 
-def clean_html(raw: str | None, *, single_line: bool = False) -> CleanedHtml:
-    """Plain text of an HTML fragment (or of text that may contain entities)."""
+def clean_html(
+    raw: str | None, *, single_line: bool = False, headings: bool = False
+) -> CleanedHtml:
+    """Plain text of an HTML fragment (or of text that may contain entities); ``headings``
+    marks each section heading's line with :data:`HEADING_MARK`."""
     if not raw:
         return CleanedHtml("", None)
     image: str | None = None
     text = raw
     if _MARKUP_HINT.search(text):
-        text, image = _parse_round(text, want_image=True)
+        text, image = _parse_round(text, want_image=True, headings=headings)
         # Double-escaped feeds: the first round only decoded "&lt;p&gt;" into "<p>".
         if _RESIDUAL_MARKUP.search(text):
-            text, second_image = _parse_round(text, want_image=image is None)
+            text, second_image = _parse_round(text, want_image=image is None, headings=headings)
             image = image or second_image
         elif _RESIDUAL_ENTITY.search(text):
             text = html.unescape(text)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from bot.core.ingest.urls import canonical_url, canonical_urls, resolve_url
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
 from bot.core.search import searchable_text
-from bot.core.text import clean_html, clean_text, strip_boilerplate
+from bot.core.text import clean_html, clean_text, strip_boilerplate, without_headings
 
 MAX_KEY_CHARS = 512
 SUMMARY_CHARS = 600
@@ -27,7 +27,7 @@ def search_text_for(story: NormalizedStory) -> SearchText:
     """The indexed text of a story, the same wherever it is computed (parser worker or not)."""
     return (
         searchable_text(story.title),
-        searchable_text(f"{story.summary} {story.content_text}"),
+        searchable_text(f"{story.summary} {without_headings(story.content_text)}"),
     )
 
 
@@ -214,16 +214,19 @@ def _normalize_entry(
 ) -> NormalizedStory:
     fetched = _aware_utc(fetched_at)
 
-    content = clean_html(entry.content_html)
+    # content_text keeps the article's headings (marked lines) for the summariser; summary
+    # is shown as it is, so it never carries a marker.
+    content = clean_html(entry.content_html, headings=True)
     # RSS feeds often repeat the full article in <description> and <content:encoded>.
     same = entry.summary_html == entry.content_html
-    summary_raw = content if same else clean_html(entry.summary_html)
+    summary_raw = content if same else clean_html(entry.summary_html, headings=True)
     content_text = strip_boilerplate(content.text)
-    summary = content_text if same else strip_boilerplate(summary_raw.text)
-    if len(summary) > len(content_text):
-        content_text = summary
+    summary_marked = content_text if same else strip_boilerplate(summary_raw.text)
+    if len(summary_marked) > len(content_text):
+        content_text = summary_marked
+    summary = without_headings(summary_marked)
     if not summary:
-        summary = _cut(content_text, SUMMARY_CHARS)
+        summary = _cut(without_headings(content_text), SUMMARY_CHARS)
 
     title = clean_text(entry.title, single_line=True)
     if not title:

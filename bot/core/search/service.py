@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.search.query import DEFAULT_MAX_QUERY_CHARS, ParsedQuery, parse_query
 from bot.core.search.snippet import SNIPPET_CHARS, make_snippet
 from bot.core.search.types import SearchHit, SearchPage
+from bot.core.text import without_headings
 from bot.storage.search_repo import RANK_WINDOW, SearchRepository
 
 MAX_LIMIT = 100
@@ -77,7 +78,7 @@ class SearchService:
             if story is None:  # pruned between the two reads
                 continue
             snippet = make_snippet(
-                [story.summary, story.content_text, story.title],
+                [story.summary, without_headings(story.content_text), story.title],
                 parsed.highlight,
                 size=self._snippet_chars,
             )

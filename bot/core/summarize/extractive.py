@@ -25,6 +25,7 @@ from bot.core.summarize.sentences import ends_with_terminator, split_sentences
 from bot.core.summarize.tokens import cjk_ratio, tokenize
 from bot.core.summarize.trim import cut_words, fit_sentences
 from bot.core.summarize.types import Section, Summary, SummaryInput
+from bot.core.text import heading_of
 
 _TRUNCATED_RE = re.compile(r"\[\s*(?:…|\.\.\.)\s*\]")
 _TAKEAWAY_CUE_RE = re.compile(
@@ -61,6 +62,7 @@ class _Sentence:
     text: str
     order: int  # position among all sentences of the story
     vector: dict[str, float]
+    section: int = 0  # index of the heading it sits under (0: before any heading)
 
 
 class ExtractiveSummarizer:
@@ -83,20 +85,25 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     """Pure, picklable entry point (usable with a process pool)."""
     text = strip_markup_blocks(story.text) if has_markup(story.text) else story.text
     text = strip_boilerplate(text)
+    headings, found = _sentences_by_section(text)
     # Only complete sentences may be shown (see :mod:`quality`); a byline glued onto the
     # opening sentence is cut off first, since that sentence is often the best lead.
     complete = [
-        s for s in map(strip_byline, _sentences(text)) if is_complete_sentence(s, story.language)
+        (section, cut)
+        for section, s in found
+        if is_complete_sentence(cut := strip_byline(s), story.language)
     ]
-    candidates = [s for s in complete if _is_candidate(s, config)]
-    candidates = _dedupe(candidates)[: config.max_candidates]
+    candidates = _dedupe([(sec, s) for sec, s in complete if _is_candidate(s, config)])
+    candidates = candidates[: config.max_candidates]
     title = strip_markup(story.title).strip()
     if len(candidates) < 2:
-        return _tiny_summary(title, complete, config)
+        return _tiny_summary(title, [s for _, s in complete], config)
 
-    vectors = _tfidf([tokenize(s) for s in candidates], tokenize(title))
+    texts = [s for _, s in candidates]
+    vectors = _tfidf([tokenize(s) for s in texts], tokenize(title))
     sents = [
-        _Sentence(s, i, v) for i, (s, v) in enumerate(zip(candidates, vectors[:-1], strict=True))
+        _Sentence(s, i, v, sec)
+        for i, ((sec, s), v) in enumerate(zip(candidates, vectors[:-1], strict=True))
     ]
     title_vec = vectors[-1]
     sim = _similarity_matrix([s.vector for s in sents])
@@ -108,12 +115,22 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
         lead = cut_words(lead, config.lead_max_chars)
     taken = set(lead_idx)
 
-    takeaway_idx = _pick_takeaway(sents, scores, taken, config) if config.with_takeaway else None
+    outline = _Outline.of(headings, sents, taken, config)
+    takeaway_idx: int | None = None
+    if config.with_takeaway:
+        takeaway_idx = (
+            outline.takeaway(sents, scores, taken, config)
+            if outline is not None and outline.concluding
+            else _pick_takeaway(sents, scores, taken, config)
+        )
     if takeaway_idx is not None:
         taken.add(takeaway_idx)
 
-    points = _pick_points(sents, scores, sim, taken, config)
-    sections = (Section(None, tuple(sents[i].text for i in points)),) if points else ()
+    if outline is not None:
+        sections = outline.sections(sents, scores, sim, taken, config)
+    else:
+        points = _pick_points(sents, scores, sim, taken, config)
+        sections = (Section(None, tuple(sents[i].text for i in points)),) if points else ()
     return Summary(
         lead=lead,
         sections=sections,
@@ -122,17 +139,24 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     )
 
 
-def _sentences(text: str) -> list[str]:
-    out: list[str] = []
+def _sentences_by_section(text: str) -> tuple[list[str | None], list[tuple[int, str]]]:
+    """The article's headings (index 0: the part before the first one) and its sentences,
+    each with the index of the section it sits in."""
+    headings: list[str | None] = [None]
+    out: list[tuple[int, str]] = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
+        heading = heading_of(line)
+        if heading is not None or line.startswith("##"):
+            headings.append(heading)
+            continue
         # A short line without closing punctuation is a heading or a label, not a point.
         if not ends_with_terminator(line) and len(line) < 60 and len(line.split()) < 8:
             continue
-        out.extend(split_sentences(line))
-    return out
+        out.extend((len(headings) - 1, s) for s in split_sentences(line))
+    return headings, out
 
 
 def _is_candidate(sentence: str, config: ExtractiveConfig) -> bool:
@@ -148,14 +172,14 @@ def _is_candidate(sentence: str, config: ExtractiveConfig) -> bool:
     return len(tokenize(sentence)) >= 3
 
 
-def _dedupe(sentences: Sequence[str]) -> list[str]:
+def _dedupe(sentences: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
     seen: set[str] = set()
-    out: list[str] = []
-    for s in sentences:
+    out: list[tuple[int, str]] = []
+    for section, s in sentences:
         key = s.casefold()
         if key not in seen:
             seen.add(key)
-            out.append(s)
+            out.append((section, s))
     return out
 
 
@@ -317,6 +341,103 @@ def _pick_points(
         chosen.append(best)
         reference.append(best)
     return sorted(chosen)
+
+
+# Headings under which an article concludes: their sentences feed the takeaway.
+_CONCLUDING_RE = re.compile(
+    r"^(?:\d+[.)]?\s*)?(?:conclusions?|in conclusion|summary|in summary|wrap(?:ping)?[- ]up|"
+    r"(?:key |main )?takeaways?|final thoughts|closing thoughts|lessons learned|"
+    r"what we learned|to sum up|결론|마치며|마무리|맺음말|정리|정리하며|나가며|끝으로|"
+    r"まとめ|おわりに|終わりに|さいごに|最後に|結論)\b",
+    re.IGNORECASE,
+)
+# Sections that are not the article's argument: never a source of key points.
+_APPENDIX_RE = re.compile(
+    r"^(?:references?|acknowledge?ments?|appendix|further reading|related (?:posts?|"
+    r"articles?|work)|about the authors?|footnotes?|credits|참고(?:\s?자료|\s?문헌)?|참조|"
+    r"감사의 글|参考(?:文献)?|謝辞|付録)\b",
+    re.IGNORECASE,
+)
+_MAX_SECTIONS = 4
+_POINTS_PER_SECTION = 2
+_SECOND_POINT_SHARE = 0.8  # a section's second point must score this close to its first
+_HEADING_MAX_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class _Outline:
+    """The article's own sections, when it has at least two with something to say."""
+
+    headings: tuple[str | None, ...]
+    body: tuple[int, ...]  # section indexes that may give key points, in article order
+    concluding: tuple[int, ...]
+
+    @classmethod
+    def of(
+        cls,
+        headings: Sequence[str | None],
+        sents: Sequence[_Sentence],
+        taken: set[int],
+        config: ExtractiveConfig,
+    ) -> _Outline | None:
+        usable = {
+            s.section
+            for i, s in enumerate(sents)
+            if i not in taken and _width(s.text) <= config.point_max_chars
+        }
+        named = [(i, h) for i, h in enumerate(headings) if i > 0 and h and i in usable]
+        concluding = tuple(i for i, h in named if _CONCLUDING_RE.match(h))
+        body = tuple(i for i, h in named if i not in concluding and not _APPENDIX_RE.match(h))
+        if len(body) < 2:
+            return None
+        return cls(tuple(headings), body, concluding)
+
+    def takeaway(
+        self,
+        sents: Sequence[_Sentence],
+        scores: Sequence[float],
+        taken: set[int],
+        config: ExtractiveConfig,
+    ) -> int | None:
+        """The best sentence of the concluding section(s)."""
+        pool = [i for i, s in enumerate(sents) if s.section in self.concluding and i not in taken]
+        return max(pool, key=lambda i: scores[i]) if pool else None
+
+    def sections(
+        self,
+        sents: Sequence[_Sentence],
+        scores: Sequence[float],
+        sim: Sequence[Sequence[float]],
+        taken: set[int],
+        config: ExtractiveConfig,
+    ) -> tuple[Section, ...]:
+        """Up to four sections (the strongest, shown in article order), one or two points
+        each, picked by score within the section and unlike anything already chosen."""
+        pools: dict[int, list[int]] = {sec: [] for sec in self.body}
+        for i, s in enumerate(sents):
+            if s.section in pools and i not in taken and _width(s.text) <= config.point_max_chars:
+                pools[s.section].append(i)
+        best = {sec: max((scores[i] for i in pool), default=0.0) for sec, pool in pools.items()}
+        strongest = sorted((sec for sec in pools if pools[sec]), key=lambda sec: -best[sec])
+        chosen_sections = sorted(strongest[:_MAX_SECTIONS])
+        reference = list(taken)
+        out: list[Section] = []
+        for sec in chosen_sections:
+            picked: list[int] = []
+            for i in sorted(pools[sec], key=lambda i: -scores[i]):
+                if len(picked) == _POINTS_PER_SECTION:
+                    break
+                if picked and scores[i] < _SECOND_POINT_SHARE * scores[picked[0]]:
+                    break
+                if max((sim[i][j] for j in reference), default=0.0) > config.redundancy_cutoff:
+                    continue
+                picked.append(i)
+                reference.append(i)
+            if picked:
+                heading = cut_words(self.headings[sec] or "", _HEADING_MAX_CHARS)
+                heading = heading.rstrip(":：").strip()
+                out.append(Section(heading or None, tuple(sents[i].text for i in sorted(picked))))
+        return tuple(out)
 
 
 def _tiny_summary(title: str, sentences: list[str], config: ExtractiveConfig) -> Summary:

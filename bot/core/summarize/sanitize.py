@@ -10,6 +10,8 @@ import html
 import re
 from urllib.parse import urlsplit
 
+from bot.core.text import HEADING_MARK
+
 ZWSP = "\u200b"
 
 _SCRIPT_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -54,12 +56,16 @@ _BLOCK_TAG_RE = re.compile(
 )
 
 
+_HEADING_OPEN_RE = re.compile(r"<h[2-4]\b[^>]*>", re.IGNORECASE)
+
+
 def strip_markup_blocks(text: str) -> str:
     """Like :func:`strip_markup`, but code, captions and navigation are dropped and every
     block element ends a line (the extractive summariser splits sentences per line)."""
     if "<" not in text and "&lt;" in text:
         text = html.unescape(text)  # a double-escaped feed: the tags are one decode away
     text = _NON_PROSE_RE.sub("\n", _SCRIPT_RE.sub(" ", text))
+    text = _HEADING_OPEN_RE.sub("\n" + HEADING_MARK, text)  # keeps the article's sections
     return strip_markup(_BLOCK_TAG_RE.sub("\n", text))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -22,6 +23,7 @@ from bot.core.summarize.boilerplate import strip_boilerplate
 from bot.core.summarize.budget import DailyBudget
 from bot.core.summarize.tokens import count_words
 from bot.core.summarize.types import SummaryInput
+from bot.core.text import HEADING_MARK
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +148,35 @@ def extract_main_text(page: bytes, url: str) -> str:
         include_tables=False,
         include_images=False,
         include_links=False,
+        # Headings come back as markdown ("## Results"): the summariser groups points under them.
+        include_formatting=True,
         favor_precision=True,
         output_format="txt",
         # No deduplicate=True: its cache is process-global, so a second story pointing at
         # the same page (or a re-fetch) would come back empty.
     )
-    return text or ""
+    return _marked_headings(text or "")
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MD_BOLD_LINE = re.compile(r"^(\*\*|__)([^*_\n]{1,100}?)\1$")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+
+
+def _marked_headings(text: str) -> str:
+    """trafilatura's markdown-ish text in the feed text's convention: section headings as
+    ``HEADING_MARK`` lines, the page's own title (``#``) dropped, emphasis markers removed."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        heading = _MD_HEADING.match(stripped)
+        if heading:
+            if len(heading[1]) > 1:
+                lines.append(HEADING_MARK + heading[2])
+            continue
+        bold = _MD_BOLD_LINE.match(stripped)
+        if bold and bold[2][-1] not in ".!?。":
+            lines.append(HEADING_MARK + bold[2].strip())
+            continue
+        lines.append(_MD_EMPHASIS.sub(lambda m: m[2] or m[3], line))
+    return "\n".join(lines).strip()

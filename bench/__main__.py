@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES = ("ingest", "fanout", "search")
+BENCHES = ("ingest", "fanout", "search", "summaries")
 HERE = Path(__file__).resolve().parent
 
 

@@ -1,6 +1,7 @@
 """Brief fan-out to many channels through the fake Discord enforcing the global 50 req/s.
 
     .venv/bin/python -m bench.fanout [--channels 2000] [--rate 48] [--workers 32] [--plan-only]
+                                     [--backend sqlite|postgresql]
 
 Reports achieved requests/s as a share of the limit, 429s, duplicates and missing
 deliveries, and writes bench/results/fanout.json. Not part of the test suite.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
@@ -19,6 +21,7 @@ from typing import Any
 
 import discord
 
+from bench.pg import postgres
 from bot.core.briefs.planning import BriefService
 from bot.runtime.discord_api import point_discord_at
 from bot.runtime.metrics import Metrics
@@ -96,14 +99,16 @@ async def seed(sessions: Any, guild_id: int, channel_ids: list[int], now: dateti
 
 
 async def run(
-    channels: int, rate: float, workers: int, *, plan_only: bool = False
+    channels: int, rate: float, workers: int, *, plan_only: bool = False, db_url: str = ""
 ) -> dict[str, Any]:
     fake = FakeDiscord(global_limit=50, default_guild=True, validate_openapi=False)
     chans = [fake.guild.add_channel(f"brief-{n}") for n in range(channels)]
     await fake.start()
     point_discord_at(fake.api_base)
-    tmp = Path(tempfile.mkdtemp(prefix="techbrief-fanout-"))
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp}/fanout.db")
+    if not db_url:
+        tmp = Path(tempfile.mkdtemp(prefix="techbrief-fanout-"))
+        db_url = f"sqlite+aiosqlite:///{tmp}/fanout.db"
+    engine = create_engine(db_url)
     await upgrade(engine)
     sessions = session_factory(engine)
     now = datetime.now(UTC)
@@ -116,7 +121,12 @@ async def run(
     if plan_only:
         await fake.stop()
         await engine.dispose()
-        return {"channels": channels, "deliveries_planned": planned, "plan_s": round(plan_s, 2)}
+        return {
+            "backend": engine.dialect.name,
+            "channels": channels,
+            "deliveries_planned": planned,
+            "plan_s": round(plan_s, 2),
+        }
 
     client = discord.Client(intents=discord.Intents.none())
     await client.login(fake.token)
@@ -146,6 +156,7 @@ async def run(
     missing = sum(1 for n in per_channel.values() if n == 0)
     achieved = sent_requests / send_s
     result = {
+        "backend": engine.dialect.name,
         "channels": channels,
         "limit_rps": 50,
         "pacer_rps": rate,
@@ -173,8 +184,13 @@ def main() -> None:
     parser.add_argument(
         "--plan-only", action="store_true", help="time planning only (target: <= 2 s for 2,000)"
     )
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    result = asyncio.run(run(args.channels, args.rate, args.workers, plan_only=args.plan_only))
+    with contextlib.ExitStack() as stack:
+        db_url = stack.enter_context(postgres()) if args.backend == "postgresql" else ""
+        result = asyncio.run(
+            run(args.channels, args.rate, args.workers, plan_only=args.plan_only, db_url=db_url)
+        )
     for key, value in result.items():
         print(f"{key:>20}: {value}")
     if args.plan_only:
@@ -184,7 +200,8 @@ def main() -> None:
         )
         return
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fanout.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "fanout.json" if args.backend == "sqlite" else f"fanout_{args.backend}.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     ok = result["share_of_limit"] >= 0.9 and not result["duplicates"] and not result["missing"]
     print("target (>= 90% of the limit, 0 duplicates, 0 missing):", "met" if ok else "NOT met")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import case, cast, func, literal, or_, select, update
+from sqlalchemy import case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -81,16 +81,13 @@ def dialect_insert(session: AsyncSession, model: Any) -> Any:
     return sqlite_insert(model)
 
 
-def _by_id(pg: bool, values: dict[int, Any], column: Any, otherwise: Any = None) -> Any:
+def _by_id(values: dict[int, Any], column: Any, otherwise: Any = None) -> Any:
     """CASE subscriptions.id WHEN <id> THEN <value> ...: a per-row value in one statement.
 
-    On PostgreSQL each value is cast to the column's type, which it cannot infer for a THEN
-    parameter; never on SQLite, where CAST(x AS DATETIME) would turn a timestamp into a number.
+    Typed with the column's type, which asyncpg's dialect renders as a cast (PostgreSQL
+    cannot infer a THEN parameter's type on its own).
     """
-    whens: dict[int, Any] = {}
-    for sub_id, v in values.items():
-        param = literal(v, column.type)
-        whens[sub_id] = cast(param, column.type) if pg else param
+    whens = {sub_id: literal(v, column.type) for sub_id, v in values.items()}
     return case(whens, value=Subscription.id, else_=otherwise)
 
 
@@ -115,21 +112,20 @@ async def _move_same_way(s: AsyncSession, plans: Sequence[PlanCommit], now: date
 
 async def _move_watermarks(s: AsyncSession, plans: Sequence[PlanCommit], now: datetime) -> Any:
     """Compare-and-set every plan's watermark (and next time) at once; the ids that moved."""
-    pg = s.get_bind().dialect.name == "postgresql"
     expected = {p.sub_id: p.expected_watermark for p in plans}
     new = {p.sub_id: p.new_watermark for p in plans}
-    values: dict[str, Any] = {"watermark": _by_id(pg, new, Subscription.watermark)}
+    values: dict[str, Any] = {"watermark": _by_id(new, Subscription.watermark)}
     nexts = {p.sub_id: p.next_brief_at for p in plans if p.next_brief_at is not None}
     if nexts:
         values["next_brief_at"] = _by_id(
-            pg, nexts, Subscription.next_brief_at, otherwise=Subscription.next_brief_at
+            nexts, Subscription.next_brief_at, otherwise=Subscription.next_brief_at
         )
     values["updated_at"] = now
     result = await s.execute(
         update(Subscription)
         .where(
             Subscription.id.in_(list(expected)),
-            Subscription.watermark == _by_id(pg, expected, Subscription.watermark),
+            Subscription.watermark == _by_id(expected, Subscription.watermark),
         )
         .values(**values)
         .returning(Subscription.id)

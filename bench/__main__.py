@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES = ("ingest", "fanout", "search")
+BENCHES = ("ingest", "fanout", "search", "scale")
 HERE = Path(__file__).resolve().parent
 
 

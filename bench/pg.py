@@ -13,15 +13,22 @@ from tests.pgserver import PostgresServer, find_pg_bin
 
 
 @contextlib.contextmanager
-def postgres(database: str = "bench") -> Iterator[str]:
-    """A fresh server with one empty database; yields its SQLAlchemy URL, stops it after."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """A fresh server (``createdb`` and ``url`` for databases on it), stopped after."""
     bindir = find_pg_bin()
     if bindir is None:
         raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found; install postgresql")
     server = PostgresServer(bindir)
     server.start()
     try:
-        server.createdb(database)
-        yield server.url(database)
+        yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def postgres(database: str = "bench") -> Iterator[str]:
+    """A fresh server with one empty database; yields its SQLAlchemy URL, stops it after."""
+    with postgres_server() as server:
+        server.createdb(database)
+        yield server.url(database)

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES = ("ingest", "fanout", "search", "summaries")
+BENCHES = ("ingest", "fanout", "search", "summaries", "scale")
 HERE = Path(__file__).resolve().parent
 
 

@@ -30,6 +30,8 @@ from bot.storage.models import (
     SubscriptionFeed,
     SubscriptionFilter,
 )
+from bot.storage.pending_batch import pending_for_many
+from bot.storage.story_views import view_of as _view
 
 
 class SubscriptionsRepository:
@@ -301,6 +303,14 @@ class SubscriptionsRepository:
                 views.append(_view(story, label.key, label.title, label.color, digest))
             return views
 
+    async def pending_for_many(
+        self, subs: Sequence[Subscription], *, upto: int, limit: int = 1000
+    ) -> dict[int, list[StoryView]]:
+        """``pending_stories`` of many channels from one read; a channel missing from the
+        answer needs its own (see bot.storage.pending_batch)."""
+        async with self.sessions() as s:
+            return await pending_for_many(s, subs, upto=upto, limit=limit)
+
     async def count_pending(self, sub: Subscription) -> int:
         async with self.sessions() as s:
             return int(
@@ -390,22 +400,3 @@ async def recent_stories(
             _view(story, key, title, color, digest)
             for story, key, title, color, digest in rows.all()
         ]
-
-
-def _view(
-    story: Story, key: str, title: str, color: int | None, digest: dict[str, Any] | None
-) -> StoryView:
-    return StoryView(
-        id=story.id,
-        source_key=key,
-        source_name=title,
-        source_color=color,
-        title=story.title,
-        url=story.url,
-        author=story.author,
-        published_at=story.published_at,
-        summary=story.summary,
-        image_url=story.image_url,
-        tags=tuple(t.tag for t in story.tags),
-        digest=digest,
-    )

@@ -10,14 +10,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.briefs.planning import BriefService
+from bot.storage import pending_batch
 from bot.storage.deliveries_repo import DeliveriesRepository, PlanCommit
-from bot.storage.models import Subscription
+from bot.storage.models import Delivery, StoryKey, Subscription
 from bot.storage.subscriptions_repo import SubscriptionsRepository
-from tests.briefs.helpers import Clock, add_feed, add_story, setup_channel
+from tests.briefs.helpers import GUILD, Clock, add_feed, add_story, setup_channel
 
 
 def _service(
@@ -142,3 +144,69 @@ async def test_a_failed_batch_commit_falls_back_to_one_channel_at_a_time(
     sub = await service.subs.get(5002)
     assert sub is not None and sub.next_brief_at is not None
     assert sub.next_brief_at <= clock() + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("window", [5000, 2], ids=["one-read", "window-overflows"])
+async def test_channels_at_many_watermarks_and_sources_each_get_what_alone_they_would(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """One batch of channels that share little: watermarks, sources, filters, zones, modes.
+
+    Every channel is planned alone first (the per-channel read), then the same state again in
+    one batch (the shared read): the outbox rows must be the same, labels and ranges
+    included. With a tiny window most channels are read on their own inside the batch.
+    """
+    monkeypatch.setattr(pending_batch, "WINDOW", window)
+    clock = Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
+    service = _service(sessions, clock)
+    netflix = await add_feed(sessions, "netflix")
+    toss = await add_feed(sessions, "toss")
+    mine = await add_feed(sessions, "mine", origin="custom", guild_id=GUILD)
+    theirs = await add_feed(sessions, "theirs", origin="custom", guild_id=GUILD + 1)
+    await setup_channel(service, 6001)
+    await setup_channel(service, 6002, source_keys=["toss"])
+    await add_story(sessions, netflix, "Kubernetes at Netflix")
+    await add_story(sessions, toss, "Payments at Toss")
+    await setup_channel(service, 6003, source_keys=["netflix", "mine"])  # a later watermark
+    await setup_channel(service, 6004, mode="realtime", source_keys=["toss", "mine"])
+    # First stored by another server's private feed, also carried by the catalog and by this
+    # server's own feed: each channel must see it under a feed it follows.
+    await add_story(sessions, theirs, "Shared article", also_feed=netflix, url="https://s/1")
+    async with sessions.begin() as s:
+        shared = await s.scalars(select(StoryKey.story_id).where(StoryKey.key == "https://s/1"))
+        s.add(StoryKey(feed_id=mine, key="copy", story_id=shared.first(), first_seen_at=clock()))
+    await add_story(sessions, mine, "Only on my feed")
+    await setup_channel(service, 6005, timezone="Europe/London")
+    await add_story(sessions, toss, "Kubernetes at Toss")
+    await setup_channel(service, 6006, source_keys=["toss"], timezone="Pacific/Kiritimati")
+    await service.set_filter(6006, "exclude", "kubernetes")
+    await add_story(sessions, netflix, "Latest at Netflix")
+    await add_story(sessions, theirs, "Never visible here")
+    clock.advance(hours=12, minutes=30)
+    channels = [6001, 6002, 6003, 6004, 6005, 6006]
+    before = {c: await service.require(c) for c in channels}
+    assert len({sub.watermark for sub in before.values()}) >= 4
+    assert len(await service.subs.due(clock())) == len(channels)  # all due, in one batch
+
+    def rows(found: Sequence[Delivery]) -> list[tuple[Any, ...]]:
+        return [(d.kind, d.dedupe_key, d.story_from, d.story_to, d.payload) for d in found]
+
+    alone = {}
+    for c in channels:
+        await service.plan(before[c], scheduled=True)
+        alone[c] = rows(await service.outbox.deliveries_for(c))
+    assert {d[1].split(":")[0] for c in channels for d in alone[c]} == {"brief", "story"}
+    assert "Never visible here" not in str(alone) and "Theirs Blog" not in str(alone)
+    async with sessions.begin() as s:  # back to the state before planning
+        await s.execute(delete(Delivery))
+        for sub in before.values():
+            await s.execute(
+                update(Subscription)
+                .where(Subscription.id == sub.id)
+                .values(watermark=sub.watermark, next_brief_at=sub.next_brief_at)
+            )
+
+    planned = await service.plan_due()
+    assert planned == sum(len(v) for v in alone.values())
+    for c in channels:
+        assert rows(await service.outbox.deliveries_for(c)) == alone[c], c

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -125,6 +125,19 @@ def filters_of(sub: Subscription) -> Filters:
         include=tuple(sorted(f.keyword for f in sub.filters if f.kind == "include")),
         exclude=tuple(sorted(f.keyword for f in sub.filters if f.kind == "exclude")),
     )
+
+
+def _sources_of(sub: Subscription) -> tuple[object, ...]:
+    """What decides which stories a channel is waiting for: equal keys, equal stories."""
+    return (sub.watermark, sub.all_sources, frozenset(f.feed_id for f in sub.feeds))
+
+
+def _stamped(d: PlannedDelivery, watermark: int, upto: int) -> PlannedDelivery:
+    """A rendered brief for a channel at this watermark: the same messages, its own range
+    (the dedupe key names the range, so a re-plan of the same range is the same row)."""
+    if d.kind != "brief" or (d.story_from, d.story_to) == (watermark, upto):
+        return d
+    return replace(d, dedupe_key=f"brief:{watermark}-{upto}", story_from=watermark, story_to=upto)
 
 
 @dataclass
@@ -331,24 +344,35 @@ class BriefService:
     async def _plan_batch(self, subs: Sequence[Subscription], failed: set[int]) -> int:
         """Plan many channels with one snapshot, shared reads and renders, one commit.
 
-        Channels with the same watermark and the same sources see the same stories, so
-        those are read once; the same stories in the same zone, mode and filters make the
-        same messages, so those are rendered once. Thousands of channels that all fire at
-        09:00 cost a handful of queries instead of three round trips each.
+        The stories of the whole batch are read together (one window after the lowest
+        watermark; a channel it cannot settle is read alone), once per distinct watermark
+        and sources; the same stories in the same zone, mode and filters make the same
+        messages, so those are rendered once, whatever the watermark. Thousands of channels
+        that all fire at 09:00 cost a handful of queries instead of three round trips each.
         """
         now = self._clock()
         upto = await self.subs.max_story_id()
-        pending: dict[tuple[object, ...], list[StoryView]] = {}
+        sources = {sub.id: _sources_of(sub) for sub in subs}
+        readers = {key: sub for sub in subs for key in [sources[sub.id]]}
+        try:
+            read = await self.subs.pending_for_many(
+                list(dict.fromkeys(readers.values())), upto=upto, limit=PLAN_LIMIT
+            )
+        except Exception:
+            # The shared read is an optimisation: each channel can still be read on its own.
+            log.warning("batched story read failed; reading channel by channel", exc_info=True)
+            read = {}
+        pending = {key: read[sub.id] for key, sub in readers.items() if sub.id in read}
         memo = _Memo()
         commits: list[tuple[Subscription, PlanCommit]] = []
         for sub in subs:
             try:
-                seen = (sub.watermark, sub.all_sources, frozenset(f.feed_id for f in sub.feeds))
+                seen = sources[sub.id]
                 if seen not in pending:
                     pending[seen] = await self.subs.pending_stories(
                         sub, upto=upto, limit=PLAN_LIMIT
                     )
-                commit = self._commit_for(sub, pending[seen], now, upto, memo, seen)
+                commit = self._commit_for(sub, pending[seen], now, upto, memo)
             except Exception:
                 failed.add(sub.id)
                 log.exception("planning a brief failed", extra={"channel_id": sub.channel_id})
@@ -401,7 +425,6 @@ class BriefService:
         now: datetime,
         upto: int,
         memo: _Memo | None = None,
-        seen: tuple[object, ...] = (),
         *,
         scheduled: bool = True,
     ) -> PlanCommit | None:
@@ -422,12 +445,13 @@ class BriefService:
                     weekday=sub.weekday,
                 )
             next_at = memo.next_at[when]
-        shape = (*seen, sub.mode, filters_of(sub), sub.timezone, scheduled)
+        told = tuple((s.id, s.source_key) for s in stories)
+        shape = (told, sub.mode, filters_of(sub), sub.timezone, scheduled)
         if shape not in memo.rendered:
             memo.rendered[shape] = self._deliveries(
                 sub, stories, now, new_watermark, scheduled=scheduled
             )
-        deliveries = memo.rendered[shape]
+        deliveries = [_stamped(d, sub.watermark, new_watermark) for d in memo.rendered[shape]]
         if not deliveries and new_watermark == sub.watermark and next_at is None:
             return None
         return PlanCommit(

@@ -9,7 +9,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -192,6 +192,7 @@ def install_briefs(services: Services) -> None:
         per_source_cap=settings.brief.per_source_cap,
         post_when_empty=settings.brief.post_when_empty,
         digest_formatter=digest_formatter,
+        summary_wait=timedelta(seconds=settings.brief.summary_wait_seconds),
     )
     services.publisher = Publisher(
         services.require_discord,

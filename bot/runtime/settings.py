@@ -162,6 +162,9 @@ class BriefSettings(_Section):
     default_timezone: str = "UTC"
     per_source_cap: int = Field(default=5, ge=1, le=25)
     post_when_empty: bool = False
+    # A due brief (or realtime post) whose stories are still being summarised waits this long
+    # for them, then goes out with what exists; 0 never waits.
+    summary_wait_seconds: float = Field(default=60, ge=0, le=3600)
 
     @field_validator("default_time")
     @classmethod

@@ -362,3 +362,43 @@ async def test_a_day_without_weekly_is_refused_in_plain_words(
     )
     assert "`day` is for weekly briefs" in await answer_text(fake_discord, record)
     assert await bot[1].brief_service().subs.get(fake_discord.channel.id) is None
+
+
+async def test_a_due_brief_waits_for_the_summaries_the_worker_is_making(
+    fake_discord: FakeDiscord, sqlite_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """The brief holds until the story's digest is stored (here: one summaries tick later)
+    and its card shows the digest's key points, not the feed's raw text."""
+    text = (
+        "The platform team moved every batch job to a shared scheduler last spring. "
+        "Queue times fell from minutes to seconds once the scheduler packed jobs by memory. "
+        "Costs dropped by a third because idle machines were returned to the pool at once. "
+        "Engineers now ship pipelines without asking an operator for capacity first."
+    )
+    async with running_bot(
+        fake_discord,
+        sqlite_url,
+        tmp_path,
+        clock=clock,
+        migrate=True,
+        TECHBRIEF_BRIEF__SUMMARY_WAIT_SECONDS="60",
+    ) as (_bot, services):
+        channel = fake_discord.channel
+        await setup(fake_discord, channel.id)
+        netflix = await feed_id(services, "netflix")
+        await add_story(
+            services.sessions, netflix, "One scheduler for every batch job", summary=text
+        )
+        clock.advance(hours=1)
+        await services.deliver_tick()
+        assert fake_discord.sent(MESSAGES, channel_id=channel.id) == []  # held for the summary
+        assert services.summaries is not None and await services.summaries.run_pending() == 1
+        await services.deliver_tick()
+        assert len(fake_discord.sent(MESSAGES, channel_id=channel.id)) == 1
+        thread_id = next(
+            m.channel_id
+            for m in fake_discord.requests
+            if m.route == MESSAGES and m.channel_id != channel.id
+        )
+        (card,) = fake_discord.sent(MESSAGES, channel_id=thread_id)[0].embeds
+        assert "•" in card["description"] and card["description"] != text

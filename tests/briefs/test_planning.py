@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.briefs import local_day
 from bot.core.briefs.planning import BriefService
 from bot.core.errors import NotFoundError, UserInputError
+from bot.core.summarize import digest_formatter
+from bot.core.summarize.types import Section, Summary
 from bot.storage.deliveries_repo import DeliveriesRepository
 from bot.storage.subscriptions_repo import SubscriptionsRepository
+from bot.storage.summaries_repo import store_summary
 from tests.briefs.helpers import GUILD, Clock, add_feed, add_story, setup_channel
 
 CHANNEL = 2000
@@ -353,3 +356,76 @@ async def test_cadence_options_are_checked(service: BriefService) -> None:
     await setup_channel(service, every="weekdays")
     sub = await service.subs.get(CHANNEL)
     assert sub is not None and (sub.every, sub.weekday) == ("weekdays", None)
+
+
+async def _summarize(sessions: async_sessionmaker[AsyncSession], story_id: int, lead: str) -> None:
+    digest = Summary(lead=lead, sections=(Section(None, ("A key point worth reading.",)),))
+    async with sessions.begin() as s:
+        await store_summary(
+            s,
+            story_id=story_id,
+            content_hash="0" * 64,
+            method="extractive",
+            data=digest.to_dict(),
+            now=datetime(2026, 11, 22, tzinfo=UTC),
+        )
+
+
+async def test_a_due_brief_waits_for_summaries_then_shows_them(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    service = new_service(
+        sessions,
+        clock=clock,
+        summary_wait=timedelta(seconds=60),
+        digest_formatter=digest_formatter,
+    )
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    done = await add_story(sessions, feed, "Summarised already")
+    await _summarize(sessions, done, "The digest of the first story.")
+    late = await add_story(sessions, feed, "Still being summarised")
+    clock.advance(hours=1)
+    assert await service.plan_due() == 0  # held: one story has no summary yet
+    clock.advance(seconds=30)
+    assert await service.plan_due() == 0
+    await _summarize(sessions, late, "The digest of the second story.")
+    assert await service.plan_due() == 1
+    (delivery,) = await service.outbox.deliveries_for(CHANNEL)
+    assert sorted(delivery.payload["story_ids"]) == [done, late]
+    assert "The digest of the second story." in str(delivery.payload["batches"])
+
+
+async def test_a_brief_waits_for_summaries_at_most_the_setting(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    service = new_service(sessions, clock=clock, summary_wait=timedelta(seconds=60))
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    await add_story(sessions, feed, "Never summarised", summary="The feed's own text.")
+    clock.advance(hours=1)
+    assert await service.plan_due() == 0
+    clock.advance(seconds=59)
+    assert await service.plan_due() == 0
+    clock.advance(seconds=1)
+    assert await service.plan_due() == 1  # posts with what exists
+    (delivery,) = await service.outbox.deliveries_for(CHANNEL)
+    assert "The feed's own text." in str(delivery.payload["batches"])
+    # The next day's brief waits afresh, not from yesterday's hold.
+    await add_story(sessions, feed, "Tomorrow's story")
+    clock.advance(days=1)
+    assert await service.plan_due() == 0
+
+
+async def test_stories_a_filter_drops_never_hold_a_brief(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    service = new_service(sessions, clock=clock, summary_wait=timedelta(seconds=60))
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service)
+    await service.set_filter(CHANNEL, "exclude", "crypto")
+    kept = await add_story(sessions, feed, "Kubernetes costs")
+    await _summarize(sessions, kept, "How the cluster bill came down.")
+    await add_story(sessions, feed, "Crypto news")
+    clock.advance(hours=1)
+    assert await service.plan_due() == 1

@@ -55,6 +55,8 @@ async def test_one_sender_at_a_time_and_a_standby_takes_over(
             "TECHBRIEF_SCHEDULER__TICK_SECONDS": "1",
             "TECHBRIEF_SCHEDULER__DELIVERY_LEASE_SECONDS": str(LEASE_S),
             "TECHBRIEF_DISCORD__SEND_WORKERS": "2",
+            # No worker runs here to summarise the seeded stories: post them as they are.
+            "TECHBRIEF_BRIEF__SUMMARY_WAIT_SECONDS": "0",
         }
     )
     procs = [

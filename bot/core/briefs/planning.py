@@ -12,11 +12,11 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.briefs import render
-from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief
+from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief, matches
 from bot.core.briefs.safetext import safe_line
 from bot.core.briefs.schedule import EVERY, WEEKDAYS, cadence_text, local_day, next_brief_at
 from bot.core.errors import NotFoundError, UserInputError
@@ -158,6 +158,7 @@ class BriefService:
         per_source_cap: int = 5,
         post_when_empty: bool = False,
         digest_formatter: render.DigestFormatter | None = None,
+        summary_wait: timedelta = timedelta(0),
     ) -> None:
         self.subs = subscriptions
         self.outbox = deliveries
@@ -165,6 +166,11 @@ class BriefService:
         self._cap = per_source_cap
         self._post_when_empty = post_when_empty
         self._digest = digest_formatter
+        self._summary_wait = summary_wait
+        # Channel -> when planning first held it back for summaries. Per process on purpose:
+        # a restarted or newly leading sender waits afresh, so catch-up briefs after downtime
+        # also get their summaries, and the wait stays bounded either way.
+        self._held_since: dict[int, datetime] = {}
 
     # -- guilds and channels (gateway events) -----------------------------------------------
     async def guild_seen(self, guild_id: int, name: str, system_channel_id: int | None) -> None:
@@ -331,6 +337,7 @@ class BriefService:
         """
         planned = 0
         failed: set[int] = set()
+        self._forget_old_holds(self._clock())
         while True:
             due = [
                 s
@@ -372,6 +379,9 @@ class BriefService:
                     pending[seen] = await self.subs.pending_stories(
                         sub, upto=upto, limit=PLAN_LIMIT
                     )
+                if self._holds_for_summaries(sub, pending[seen], now):
+                    failed.add(sub.id)  # still due: the next tick looks again
+                    continue
                 commit = self._commit_for(sub, pending[seen], now, upto, memo)
             except Exception:
                 failed.add(sub.id)
@@ -398,8 +408,38 @@ class BriefService:
             if inserted is None:
                 failed.add(sub.id)
             else:
+                self._held_since.pop(sub.id, None)
                 planned += inserted
         return planned
+
+    def _holds_for_summaries(
+        self, sub: Subscription, stories: Sequence[StoryView], now: datetime
+    ) -> bool:
+        """Whether a due channel waits a little for summaries still being made.
+
+        A story without a stored summary would go out with the feed's own text, which is
+        worse than the digest a worker is about to store; so planning holds the channel until
+        every story it would show has one, at most ``summary_wait`` from the first hold.
+        """
+        if self._summary_wait <= timedelta(0):
+            return False
+        filters = filters_of(sub)
+        if all(s.digest is not None for s in stories if matches(s, filters)):
+            return False
+        since = self._held_since.setdefault(sub.id, now)
+        if now - since < self._summary_wait:
+            return True
+        log.info(
+            "posting without every summary after waiting %ss",
+            self._summary_wait.total_seconds(),
+            extra={"channel_id": sub.channel_id},
+        )
+        return False
+
+    def _forget_old_holds(self, now: datetime) -> None:
+        """Holds of channels that were removed or re-planned elsewhere need not live forever."""
+        stale = now - 10 * max(self._summary_wait, timedelta(minutes=1))
+        self._held_since = {k: t for k, t in self._held_since.items() if t > stale}
 
     async def plan_now(self, channel_id: int) -> PlanResult:
         sub = await self.require(channel_id)

@@ -429,3 +429,17 @@ async def test_stories_a_filter_drops_never_hold_a_brief(
     await add_story(sessions, feed, "Crypto news")
     clock.advance(hours=1)
     assert await service.plan_due() == 1
+
+
+async def test_a_realtime_post_waits_for_its_summary_too(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    service = new_service(sessions, clock=clock, summary_wait=timedelta(seconds=60))
+    feed = await add_feed(sessions, "netflix")
+    await setup_channel(service, mode="realtime")
+    story = await add_story(sessions, feed, "Breaking")
+    assert await service.plan_due() == 0
+    await _summarize(sessions, story, "What broke and why it matters.")
+    assert await service.plan_due() == 1
+    (delivery,) = await service.outbox.deliveries_for(CHANNEL)
+    assert delivery.dedupe_key == f"story:{story}"

@@ -151,6 +151,8 @@ REJECTED = {
     "japanese date": "2025年2月10日",
     "thanks credit": "Thanks to Ana Ruiz and Li Wei for their help with the benchmarks.",
     "contents label": "Contents:",
+    "dash link list": "Jens Ohlig — Wikidata — Gordon and Betty Moore Foundation — WikiCon 2013.",
+    "en dash list": "OpenDataCity – Offshore-Leaks – Paul Bradshaw – Crowdsourcing – DATA.gov.",
 }
 
 
@@ -171,6 +173,8 @@ ACCEPTED = (
     "Flaky tests dropped because the new runners have more predictable I/O.",
     "See https://docs.example.com/kv/v2.0.1/overview.html for the details of the design.",
     "Can a transparency log prove that a record was never removed?",
+    "LTR models — unlike classification models — receive a whole list of items as input.",
+    "We tried three stores — Redis, Memcached and a local map — before settling on one.",
     "A client recomputes the root from those hashes and compares it with the signed head.",
     "In this post, we explain how the payments team rebuilt the read path.",
     "Thanks to the new cache, checkout latency fell by half in every region.",

@@ -85,7 +85,8 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     """Pure, picklable entry point (usable with a process pool)."""
     text = strip_markup_blocks(story.text) if has_markup(story.text) else story.text
     text = strip_boilerplate(text)
-    headings, found = _sentences_by_section(text)
+    title = strip_markup(story.title).strip()
+    headings, found = _sentences_by_section(text, title)
     # Only complete sentences may be shown (see :mod:`quality`); a byline glued onto the
     # opening sentence is cut off first, since that sentence is often the best lead.
     complete = [
@@ -95,7 +96,6 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     ]
     candidates = _dedupe([(sec, s) for sec, s in complete if _is_candidate(s, config)])
     candidates = candidates[: config.max_candidates]
-    title = strip_markup(story.title).strip()
     if len(candidates) < 2:
         return _tiny_summary(title, [s for _, s in complete], config)
 
@@ -139,16 +139,22 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     )
 
 
-def _sentences_by_section(text: str) -> tuple[list[str | None], list[tuple[int, str]]]:
+def _sentences_by_section(text: str, title: str) -> tuple[list[str | None], list[tuple[int, str]]]:
     """The article's headings (index 0: the part before the first one) and its sentences,
-    each with the index of the section it sits in."""
+    each with the index of the section it sits in.
+
+    A heading that repeats the story's title (Medium posts open with one) starts no section.
+    """
     headings: list[str | None] = [None]
+    same_as_title = title.casefold().strip()
     out: list[tuple[int, str]] = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         heading = heading_of(line)
+        if heading is not None and heading.casefold().strip() == same_as_title:
+            continue
         if heading is not None or line.startswith("##"):
             headings.append(heading)
             continue

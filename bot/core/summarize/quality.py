@@ -229,6 +229,8 @@ def rejection_reason(text: str, lang_hint: str | None = None) -> str | None:
         return "open ending"
     if _is_formula(s):
         return "formula"
+    if _is_dash_list(s):
+        return "list"
     if _is_cjk(s, lang_hint):
         return _cjk_reason(s)
     return _latin_reason(s)
@@ -289,6 +291,16 @@ def _is_formula(s: str) -> bool:
         and (any(c in _MATH_SYMBOLS for c in w) or _is_variable(w.strip(".,;:()[]")))
     )
     return len(words) >= 3 and mathy / len(words) > 0.3
+
+
+_DASH_SEPARATOR_RE = re.compile(r"\s[—–]\s")
+
+
+def _is_dash_list(s: str) -> bool:
+    """Show notes and link lists run names together with dashes ("Jens Ohlig — Wikidata —
+    Allen Institute — WikiCon 2013"); a sentence uses one or two dashes around a clause."""
+    parts = _DASH_SEPARATOR_RE.split(s)
+    return len(parts) >= 4 and sum(len(p.split()) for p in parts) / len(parts) <= 4
 
 
 def _is_variable(word: str) -> bool:

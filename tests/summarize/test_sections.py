@@ -138,16 +138,13 @@ def test_teaser_pages_keep_their_headings() -> None:
 
 def test_a_heading_that_repeats_the_title_starts_no_section() -> None:
     # Medium posts open with the title again as an h3 before the first real section.
-    html = (
-        f"<h3>{posts.EN_TITLE}</h3>"
-        + posts.EN_HTML.replace(
-            "<h2>",
-            "<p>Ingestion at our scale means billions of events that land in the pipeline "
-            "every day. The pipeline partitions those events before any consumer reads them. "
-            "Every tenant gets its own partition so that a noisy tenant slows nobody else "
-            "down.</p><h2>",
-            1,
-        )
+    html = f"<h3>{posts.EN_TITLE}</h3>" + posts.EN_HTML.replace(
+        "<h2>",
+        "<p>Ingestion at our scale means billions of events that land in the pipeline "
+        "every day. The pipeline partitions those events before any consumer reads them. "
+        "Every tenant gets its own partition so that a noisy tenant slows nobody else "
+        "down.</p><h2>",
+        1,
     )
     summary = _summary(posts.EN_TITLE, html, "en")
     headings = [s.heading for s in summary.sections]

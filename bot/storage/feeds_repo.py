@@ -16,6 +16,7 @@ to two workers at once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,8 @@ from bot.core.ingest.types import FeedArchive, FeedRow, FeedState, NewFeed
 from bot.core.models import CatalogFeed
 from bot.storage.feed_links import drop_links, followed_by
 from bot.storage.models import Feed, FeedLink, Story, StoryKey
+
+log = logging.getLogger(__name__)
 
 ORIGINS = ("catalog", "custom", "opml")
 # Story key kinds a feed can lose for good (Feed.unusable_key_kinds; hash keys always work).
@@ -113,15 +116,35 @@ class FeedsRepository:
 
         A catalog entry whose URL a guild had already added as a custom feed takes that row
         over (its stories and keys stay; it just becomes trusted and visible to everyone).
+        A custom or OPML feed that merely holds the entry's key (its name slugged to the same
+        word) keeps its URL and stories and moves to a spare key instead: the catalog's keys
+        are fixed by the catalog file, and another server's feed must never turn into it.
         """
         added = updated = 0
+        catalog_keys = {c.key for c in catalog}
         async with self.sessions.begin() as s:
             keyed = await s.scalars(select(Feed).where(Feed.key.in_([c.key for c in catalog])))
             by_key = {f.key: f for f in keyed}
             urled = await s.scalars(select(Feed).where(Feed.url.in_([c.feed_url for c in catalog])))
             by_url = {f.url: f for f in urled}
             for entry in catalog:
-                feed = by_key.get(entry.key) or by_url.get(entry.feed_url)
+                holder = by_key.get(entry.key)
+                if (
+                    holder is not None
+                    and holder.origin != "catalog"
+                    and holder.url != entry.feed_url
+                ):
+                    spare = await _spare_key(s, entry.key, catalog_keys)
+                    log.warning(
+                        "feed %r moves to key %r: the catalog now uses its key for %s",
+                        holder.key,
+                        spare,
+                        entry.feed_url,
+                    )
+                    holder.key = spare
+                    await s.flush()
+                    holder = None
+                feed = holder or by_url.get(entry.feed_url)
                 values: dict[str, Any] = {
                     "key": entry.key,
                     "url": entry.feed_url,
@@ -410,6 +433,17 @@ class FeedsRepository:
 _FEEDS = cast(Table, Feed.__table__)
 # Bound parameter names of ``record``: SQLAlchemy reserves the column names themselves.
 _BIND = "new_"
+
+
+async def _spare_key(s: AsyncSession, base: str, reserved: set[str]) -> str:
+    """``base-N`` free in the database and among ``reserved``, within the 32-character limit."""
+    taken = set(await s.scalars(select(Feed.key).where(Feed.key.startswith(base[:27]))))
+    for n in range(2, 10_000):
+        suffix = f"-{n}"
+        key = base[: 32 - len(suffix)].rstrip("-") + suffix
+        if key not in taken and key not in reserved:
+            return key
+    raise RuntimeError(f"no spare key left for {base!r}")
 
 
 def _record_statement(names: tuple[str, ...], count_error: bool, kinds: frozenset[str]) -> Update:

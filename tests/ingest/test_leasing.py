@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.core.ingest.types import FeedState
+from bot.core.ingest.types import FeedState, NewFeed
 from bot.core.models import CatalogFeed
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.models import Feed
@@ -151,3 +151,31 @@ async def test_catalog_sync_upserts_and_retires(sessions):
     rows = {f.key: f for f in await repo.list_feeds(active_only=False)}
     assert rows["netflix"].title == "Netflix TechBlog" and rows["netflix"].origin == "catalog"
     assert rows["meta"].active is False
+
+
+async def test_a_new_catalog_key_never_takes_over_a_servers_feed(sessions):
+    repo = FeedsRepository(sessions)
+    custom = await repo.add(
+        NewFeed(
+            key="acme",
+            url="https://blog.acme.example/rss",
+            title="Acme",
+            origin="custom",
+            added_by_guild_id=7,
+        ),
+        T0,
+    )
+    entry = CatalogFeed(
+        "acme", "Acme Eng", "https://eng.acme.example/feed", "https://eng.acme.example", "en", 1
+    )
+    result = await repo.sync_catalog([entry], T0)
+    assert result.added == 1
+    rows = {f.id: f for f in await repo.list_feeds(active_only=False)}
+    moved = rows[custom.id]
+    assert (moved.key, moved.url, moved.origin) == (
+        "acme-2",
+        "https://blog.acme.example/rss",
+        "custom",
+    )
+    (catalog,) = [f for f in rows.values() if f.origin == "catalog"]
+    assert (catalog.key, catalog.url) == ("acme", "https://eng.acme.example/feed")

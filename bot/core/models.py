@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+ARTICLE, PODCAST, VIDEO = "article", "podcast", "video"
+STORY_KINDS = (ARTICLE, PODCAST, VIDEO)
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogFeed:
@@ -49,6 +52,16 @@ class ParsedEntry:
     published: datetime | None = None
     updated: datetime | None = None
     image_urls: tuple[str, ...] = ()  # media:thumbnail/content, image enclosures, in that order
+    media: Media | None = None  # an audio or video episode (see ingest/media.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """What makes an item a podcast episode or a video, as the feed said it."""
+
+    kind: str  # "podcast" | "video"
+    duration_s: int | None = None
+    url: str | None = None  # the play link (enclosure or watch page), not yet resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,7 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     format: str = ""  # e.g. "rss20", "atom10", "json11" (feedparser's version naming)
     bozo: str | None = None  # a tolerated well-formedness problem, for `inspect`
+    image_url: str | None = None  # the channel's artwork (itunes:image), for episodes without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +94,6 @@ class NormalizedStory:
     content_hash: str
     language: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    kind: str = ARTICLE  # ARTICLE | PODCAST | VIDEO
+    duration_s: int | None = None
+    media_url: str | None = None  # the play link, absolute http(s)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.shownotes import SHOW_NOTE_PATTERNS
 from bot.core.summarize.sentences import split_sentences
 
 _MAX_BOILERPLATE_CHARS = 300
@@ -61,6 +62,7 @@ _PATTERNS: tuple[str, ...] = (
     r"^\W*download audio\s*:",
     r"^\W*(listen|subscribe) (on|to) (apple podcasts|spotify|google podcasts|this episode)\b",
     r"^\W*(show notes|transcript)\W*$",
+    *SHOW_NOTE_PATTERNS,  # ad choices, sponsors, coupon codes, rate-us and subscribe prompts
     # Korean
     r"구독\s?하기",
     r"구독(과|이나|,)?\s?(좋아요|알림)",

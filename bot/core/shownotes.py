@@ -58,9 +58,32 @@ def is_show_note_chrome(piece: str) -> bool:
     return 0 < len(stripped) <= MAX_CHARS and _SHOW_NOTE_RE.search(stripped) is not None
 
 
+# "Sponsored by:" heads a list of sponsor reads ("Arq Backup: Back up all of your computers…"):
+# the entries after it that read like one (a short name and a colon, or a link) go with it.
+_SPONSOR_HEADER = re.compile(
+    r"^\W*(sponsors?|sponsored by|brought to you by|our sponsors?|this (week|episode)'s "
+    r"sponsors?|(thanks|thank you) to (our|this (week|episode)'s) sponsors?)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_SPONSOR_ENTRY = re.compile(r"^\W*[^:\n]{1,40}:\s|https?://", re.IGNORECASE)
+
+
 def strip_show_notes(text: str) -> str:
     """An episode's text without its chrome lines (line by line, kept verbatim otherwise)."""
     if not text:
         return text
-    kept = [line for line in text.split("\n") if not is_show_note_chrome(line)]
+    kept: list[str] = []
+    in_sponsors = False
+    for line in text.split("\n"):
+        if not line.strip():
+            kept.append(line)
+            continue
+        if _SPONSOR_HEADER.match(line):
+            in_sponsors = True
+            continue
+        if in_sponsors and len(line) <= MAX_CHARS and _SPONSOR_ENTRY.search(line):
+            continue
+        in_sponsors = False
+        if not is_show_note_chrome(line):
+            kept.append(line)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()

@@ -169,6 +169,20 @@ def test_show_note_chrome_lines(line):
     )
 
 
+def test_a_sponsor_block_goes_with_its_header():
+    text = (
+        "Casey reviews the new iPad.\n\nPost-show: John explains his new home network.\n\n"
+        "Sponsored by:\n\n"
+        "Arq Backup: Back up all of your computers securely to your cloud account.\n\n"
+        "Marine Layer: Clothes that make it easy to get dressed in the morning.\n\n"
+        "Next week the three of them answer listener questions about home servers."
+    )
+    assert strip_show_notes(text) == (
+        "Casey reviews the new iPad.\n\nPost-show: John explains his new home network.\n\n"
+        "Next week the three of them answer listener questions about home servers."
+    )
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -16,9 +16,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core.summarize.boilerplate import is_boilerplate, strip_boilerplate
+from bot.core.summarize.notes import show_notes
 from bot.core.summarize.quality import is_complete_sentence, strip_byline
 from bot.core.summarize.sanitize import has_markup, strip_markup, strip_markup_blocks
 from bot.core.summarize.sentences import ends_with_terminator, split_sentences
@@ -85,6 +86,20 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     """Pure, picklable entry point (usable with a process pool)."""
     text = strip_markup_blocks(story.text) if has_markup(story.text) else story.text
     text = strip_boilerplate(text)
+    if story.kind != "article":
+        notes = show_notes(
+            text, max_points=config.max_points, point_max_chars=config.point_max_chars
+        )
+        if notes is not None:
+            # The episode's numbered notes are its points; the prose around them its lead.
+            prose = summarize_extractive(replace(story, text=notes.prose, kind="article"), config)
+            lead = prose.lead or cut_words(strip_markup(story.title).strip(), config.lead_max_chars)
+            return Summary(
+                lead=lead,
+                sections=(Section(None, notes.points, notes=True),),
+                takeaway=prose.takeaway,
+                method="extractive",
+            )
     headings, found = _sentences_by_section(text)
     # Only complete sentences may be shown (see :mod:`quality`); a byline glued onto the
     # opening sentence is cut off first, since that sentence is often the best lead.

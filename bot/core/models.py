@@ -62,6 +62,7 @@ class Media:
     kind: str  # "podcast" | "video"
     duration_s: int | None = None
     url: str | None = None  # the play link (enclosure or watch page), not yet resolved
+    subtitle: str | None = None  # itunes:subtitle: the episode in one line, written for this
 
 
 @dataclass(frozen=True, slots=True)

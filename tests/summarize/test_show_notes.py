@@ -59,6 +59,10 @@ def test_numbered_notes_one_per_line_are_the_points():
     assert "• Group commit lets many transactions share one disk flush." in ep88
     assert "1)" not in ep88  # the numbers are the list's, not the point's
     ep87 = digests["Ep. 87: Queues at the edge"]
+    # The itunes:subtitle is the synopsis (verbless, as subtitles are), then the opening.
+    assert ep87.startswith(
+        "Queues, backpressure and retries at the edge. Ben explains why putting a queue"
+    )
     assert "• Retries without jitter turn a short outage into a thundering herd." in ep87
 
 
@@ -135,3 +139,32 @@ def test_section_shape_round_trips_and_old_rows_still_read():
     assert Section.from_dict({"heading": None, "bullets": ["a"], "notes": True}).notes is True
     with pytest.raises(ValueError):
         Section.from_dict({"heading": None, "bullets": ["a"], "notes": "yes"})
+
+
+def test_an_episode_opens_with_its_synopsis_even_a_verbless_one():
+    # As normalize stores an episode with an itunes:subtitle: the subtitle first, then notes
+    # that are a topic list (ATP-shaped), one of them a real question.
+    text = (
+        "Onavo, the FaceTime bug, early iPhone rumors, and instant search.\n\n"
+        "Follow-up:\n\nSilence of Siri\n\nWireless Accessory Config\n\n"
+        "Does anyone doubt that the research app broke the enterprise rules?\n\n"
+        "Sponsored by:\n\nCasper: Get $50 off select mattresses with code atp."
+    )
+    summary = _summarize(text, title="311: Mutually Assured Destruction")
+    assert summary.lead == "Onavo, the FaceTime bug, early iPhone rumors, and instant search."
+    assert summary.bullets == (
+        "Does anyone doubt that the research app broke the enterprise rules?",
+    )
+    shown = digest_formatter(summary.to_dict(), 1500) or ""
+    assert shown.startswith("Onavo, the FaceTime bug")  # kept when shown, though verbless
+    assert "mattress" not in shown
+
+
+def test_a_subtitle_set_as_a_heading_is_the_synopsis():
+    text = (
+        "## Digital planetariums bring the magic of science back\n\n"
+        "Planetariums were the cathedrals of science a century ago. Our guest explains how "
+        "modern projectors work and what he wants to show in them next."
+    )
+    summary = _summarize(text, title="CRE207 Planetariums")
+    assert summary.lead == "Digital planetariums bring the magic of science back."

@@ -119,6 +119,16 @@ def entry_media(entry: Mapping[str, Any]) -> Media | None:
     then a media:player page (video, played on the item's own page), then iTunes tags alone
     (a podcast item whose audio is on its page).
     """
+    media = _media(entry)
+    if media is None:
+        return None
+    # feedparser reads itunes:subtitle (and Atom's subtitle) as ``subtitle``: an episode's
+    # one-line synopsis, the best lead there is when the notes are a topic list.
+    subtitle = _str(_get(entry, "subtitle"))
+    return Media(media.kind, media.duration_s, media.url, subtitle) if subtitle else media
+
+
+def _media(entry: Mapping[str, Any]) -> Media | None:
     itunes = parse_duration(_get(entry, "itunes_duration"))
     video_id = _str(_get(entry, "yt_videoid"))
     if video_id and _YOUTUBE_ID.match(video_id):

@@ -180,6 +180,18 @@ def _dedupe_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+def _synopsis(subtitle: str | None, text: str) -> str | None:
+    """An episode's subtitle as an opening line, unless the notes already open with it (many
+    feeds repeat their description there). Ended with a full stop: it is read as the lead."""
+    line = clean_text(subtitle, single_line=True).strip()
+    if len(line.split()) < 3:
+        return None
+    bare = line.rstrip(".…!? ").casefold()
+    if bare in text[: len(line) + 200].casefold():
+        return None
+    return line if line[-1] in ".!?…" else f"{line}."
+
+
 def normalize_entry(
     entry: ParsedEntry,
     *,
@@ -231,6 +243,10 @@ def _normalize_entry(
         # Show notes carry ad-choice notices, sponsor reads and coupon codes line by line.
         content_text = strip_show_notes(content_text)
         summary_marked = strip_show_notes(summary_marked)
+        synopsis = _synopsis(media.subtitle, content_text)
+        if synopsis:
+            content_text = f"{synopsis}\n\n{content_text}".strip()
+            summary_marked = f"{synopsis}\n\n{summary_marked}".strip()
     if len(summary_marked) > len(content_text):
         content_text = summary_marked
     summary = without_headings(summary_marked)

@@ -63,6 +63,9 @@ class Media:
     duration_s: int | None = None
     url: str | None = None  # the play link (enclosure or watch page), not yet resolved
     subtitle: str | None = None  # itunes:subtitle: the episode in one line, written for this
+    # A bare video file (no duration, no iTunes tags, no player page): on a long post it is
+    # the article's illustration, not an episode (normalize decides, it knows the text).
+    clip: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,21 @@ def test_media_rss_video_and_player_pages():
     assert entry_media({"media_content": [{"type": "application/x-bittorrent"}]}) is None
 
 
+def test_a_long_post_with_a_bare_video_file_stays_an_article():
+    words = " ".join(["The paging controller keeps its state between pages."] * 50)
+    body = f"""<rss version="2.0"><channel><title>Blog</title><link>https://b.example/</link>
+    <item><title>Paging controllers</title><link>https://b.example/paging</link>
+    <description>{words}</description>
+    <enclosure url="https://b.example/demo.mp4" type="video/mp4" length="963555"/></item>
+    <item><title>Bloopers</title><link>https://b.example/bloopers</link>
+    <description>The bloopers from the shoot.</description>
+    <enclosure url="https://b.example/bloopers.mp4" type="video/mp4" length="0"/></item>
+    </channel></rss>""".encode()
+    post, clip = parse_and_normalize(body, {}, "https://b.example/feed", FETCHED_AT).stories
+    assert (post.kind, post.media_url) == (ARTICLE, None)
+    assert (clip.kind, clip.media_url) == (VIDEO, "https://b.example/bloopers.mp4")
+
+
 def test_json_feed_audio_attachment():
     body = json.dumps(
         {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from bot.core.models import PODCAST, VIDEO, Media
@@ -125,7 +126,7 @@ def entry_media(entry: Mapping[str, Any]) -> Media | None:
     # feedparser reads itunes:subtitle (and Atom's subtitle) as ``subtitle``: an episode's
     # one-line synopsis, the best lead there is when the notes are a topic list.
     subtitle = _str(_get(entry, "subtitle"))
-    return Media(media.kind, media.duration_s, media.url, subtitle) if subtitle else media
+    return replace(media, subtitle=subtitle) if subtitle else media
 
 
 def _media(entry: Mapping[str, Any]) -> Media | None:
@@ -136,7 +137,8 @@ def _media(entry: Mapping[str, Any]) -> Media | None:
     found = _enclosure(entry)
     if found is not None:
         kind, url, duration = found
-        return Media(kind, itunes or parse_duration(duration) or _media_duration(entry), url)
+        seconds = itunes or parse_duration(duration) or _media_duration(entry)
+        return Media(kind, seconds, url, clip=kind == VIDEO and seconds is None)
     if isinstance(_get(entry, "media_player"), Mapping):
         return Media(VIDEO, itunes or _media_duration(entry), None)
     if itunes is not None:

@@ -19,6 +19,8 @@ from bot.core.text import clean_html, clean_text, strip_boilerplate, without_hea
 
 MAX_KEY_CHARS = 512
 SUMMARY_CHARS = 600
+# A bare video file on a post this long is its illustration; a video post says little more.
+CLIP_ARTICLE_WORDS = 300
 _UNTITLED = "(untitled)"
 
 SearchText = tuple[str, str]  # (search_title, search_body) as stored in ``stories``
@@ -239,6 +241,9 @@ def _normalize_entry(
     summary_raw = content if same else clean_html(entry.summary_html, headings=True)
     content_text = strip_boilerplate(content.text)
     summary_marked = content_text if same else strip_boilerplate(summary_raw.text)
+    words = max(len(content_text.split()), len(summary_marked.split()))
+    if media is not None and media.clip and words >= CLIP_ARTICLE_WORDS:
+        media = None  # a post illustrated with a screen recording is still an article
     if media is not None:
         # Show notes carry ad-choice notices, sponsor reads and coupon codes line by line.
         content_text = strip_show_notes(content_text)

@@ -50,12 +50,41 @@ SHOW_NOTE_PATTERNS: tuple[str, ...] = (
     r"\bsee (acast\.com|omnystudio\.com)\b|\bprivacy (policy|information) (and|&) opt-?out\b",
 )
 _SHOW_NOTE_RE = re.compile("|".join(f"(?:{p})" for p in SHOW_NOTE_PATTERNS), re.IGNORECASE)
+# Every pattern needs one of these pieces (the line-start ones one of ``_OPENINGS``, chapter
+# markers a leading digit): the summariser asks about every sentence of every article, and a
+# few substring tests are far cheaper than trying thirty alternatives at each position.
+_KEYWORDS = (
+    "download", "ad choice", "megaphone.fm", "podcastchoices.com", "omnystudio.com",
+    "acast.com", "hosted ", "please ", "rate us", "review us", "rate the ", "review the ",
+    "rate this", "review this", "rate and review", "a rating", "a review", "star rating",
+    "star review", "if you ", "sponsor", "brought to you", "supported by", "made possible",
+    "use code", "with code", "enter code", "apply code", "the code", "promo", "coupon",
+    "discount code", "offer code", "checkout code", "% off", "percent off",
+    *(f"{d} off" for d in range(10)), "wherever you", "subscribe to", "sign up to",
+    "support the", "support this", "support our", "become a", "patreon.com", "buymeacoffee",
+    "ko-fi.com", "send us a", "see acast", "see omny", "opt-out", "opt out",
+)  # fmt: skip
+_OPENINGS = (
+    "subscribe", "listen", "follow", "find us", "watch", "download", "sponsor",
+    "brought to you", "our sponsor", "this week's sponsor", "chapters", "timestamps",
+    "time code", "timecode",
+)  # fmt: skip
+_LEADING_DIGIT = re.compile(r"^\W*\(?\d")
 
 
 def is_show_note_chrome(piece: str) -> bool:
     """True when a short line or sentence is an episode's chrome rather than its content."""
     stripped = piece.strip()
-    return 0 < len(stripped) <= MAX_CHARS and _SHOW_NOTE_RE.search(stripped) is not None
+    if not 0 < len(stripped) <= MAX_CHARS:
+        return False
+    lowered = stripped.lower()
+    if (
+        not any(map(lowered.__contains__, _KEYWORDS))
+        and not lowered.lstrip(" \t-–—•*·>([").startswith(_OPENINGS)
+        and not _LEADING_DIGIT.match(stripped)
+    ):
+        return False
+    return _SHOW_NOTE_RE.search(stripped) is not None
 
 
 # "Sponsored by:" heads a list of sponsor reads ("Arq Backup: Back up all of your computers…"):

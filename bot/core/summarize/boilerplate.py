@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.shownotes import SHOW_NOTE_PATTERNS
+from bot.core.shownotes import is_show_note_chrome
 from bot.core.summarize.sentences import split_sentences
 
 _MAX_BOILERPLATE_CHARS = 300
@@ -62,7 +62,6 @@ _PATTERNS: tuple[str, ...] = (
     r"^\W*download audio\s*:",
     r"^\W*(listen|subscribe) (on|to) (apple podcasts|spotify|google podcasts|this episode)\b",
     r"^\W*(show notes|transcript)\W*$",
-    *SHOW_NOTE_PATTERNS,  # ad choices, sponsors, coupon codes, rate-us and subscribe prompts
     # Korean
     r"구독\s?하기",
     r"구독(과|이나|,)?\s?(좋아요|알림)",
@@ -101,7 +100,8 @@ def is_boilerplate(piece: str) -> bool:
         return True
     if len(stripped) > _MAX_BOILERPLATE_CHARS:
         return False
-    return _BOILERPLATE_RE.search(stripped) is not None
+    # Ad choices, sponsor reads, coupon codes, rate-us and subscribe prompts (any story).
+    return _BOILERPLATE_RE.search(stripped) is not None or is_show_note_chrome(stripped)
 
 
 def strip_boilerplate(text: str) -> str:

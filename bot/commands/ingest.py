@@ -225,7 +225,9 @@ def write_plain(outcome: ParseOutcome, source: str, out: TextIO) -> None:
 def _media_text(story: NormalizedStory) -> str:
     if story.kind == "article":
         return "article"
-    length = f"{story.duration_s} s" if story.duration_s else "length unknown"
+    from bot.core.briefs.media_line import duration_text
+
+    length = duration_text(story.duration_s) or "length unknown"
     return f"{story.kind} · {length} · {story.media_url or 'no play link'}"
 
 

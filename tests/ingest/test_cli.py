@@ -97,6 +97,10 @@ async def test_inspect_json_shows_episodes_as_their_cards(capsys):
         lowered = row["digest"].lower()
         assert "ad choices" not in lowered and "code" not in lowered and "rate us" not in lowered
     assert (ep87["duration_s"], ep86["duration_s"], ep86["media_url"]) == (3723, 2550, None)
+    assert await run(["inspect", path], _settings()) == 0
+    plain = capsys.readouterr().out
+    assert "kind:      podcast · 42 min · https://media.podcast.example/ep88.mp3" in plain
+    assert "kind:      podcast · 43 min · no play link" in plain
 
     assert await run(["inspect", str(FIXTURES / "youtube_atom.xml"), "--json"], _settings()) == 0
     talk = json.loads(capsys.readouterr().out.splitlines()[0])

@@ -8,7 +8,10 @@ through the real parser, normalize and the extractive summariser, as ingest does
 
 - ``points_share``: of stories with 150+ words, the share whose digest has two or more points;
 - ``sentence_share``: of every lead sentence, key point and takeaway shown, the share that
-  meets the sentence rules (target >= 95%);
+  meets the sentence rules (target >= 95%); an episode's numbered show notes are shown as
+  written (they are topics, not sentences), so they are counted apart (``show_note_points``),
+  and ``sentence_share_articles`` / ``sentence_share_episodes`` split the share by kind (an
+  episode's lead is its synopsis, often verbless: "Bent iPads, screen protectors, and …");
 - ``sectioned_share``: of stories whose text has two or more headings, the share whose digest
   has headed sections;
 - summary time per story, p50 and p95, over all stories and over 4 KB stories (the text cut
@@ -73,6 +76,8 @@ def run(corpus: Path) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     documents = _documents(corpus)
     stories_total = 0
+    episodes = note_points = 0
+    by_kind = {"article": [0, 0], "episode": [0, 0]}  # [shown, ok]
     for path in documents:
         try:
             outcome = parse_and_normalize(
@@ -82,12 +87,19 @@ def run(corpus: Path) -> dict[str, Any]:
             continue
         for story in outcome.stories:
             stories_total += 1
-            source = SummaryInput(story.title, story.content_text, story.url, story.language)
+            episodes += story.kind != "article"
+            source = SummaryInput(
+                story.title, story.content_text, story.url, story.language, story.kind
+            )
             took, summary = _timed(source, config)
             times.append(took)
             if len(story.content_text) >= FOUR_KB:
                 cut = SummaryInput(
-                    story.title, story.content_text[:FOUR_KB], story.url, story.language
+                    story.title,
+                    story.content_text[:FOUR_KB],
+                    story.url,
+                    story.language,
+                    story.kind,
                 )
                 times_4kb.append(_timed(cut, config)[0])
             if count_words(without_headings(story.content_text)) >= 150:
@@ -99,24 +111,36 @@ def run(corpus: Path) -> dict[str, Any]:
             if headings >= 2:
                 sectioned += 1
                 sectioned_ok += any(s.heading for s in summary.sections)
-            sentences = [*split_sentences(summary.lead), *summary.bullets]
+            notes = [b for s in summary.sections if s.notes for b in s.bullets]
+            note_points += len(notes)
+            prose = [b for s in summary.sections if not s.notes for b in s.bullets]
+            sentences = [*split_sentences(summary.lead), *prose]
             if summary.takeaway:
                 sentences.append(summary.takeaway)
+            tally = by_kind["article" if story.kind == "article" else "episode"]
             for sentence in sentences:
                 shown += 1
+                tally[0] += 1
                 reason = rejection_reason(sentence, story.language)
                 if reason is None:
                     shown_ok += 1
+                    tally[1] += 1
                 elif len(failures) < 40:
                     failures.append({"file": path.name, "reason": reason, "text": sentence})
     result: dict[str, Any] = {
         "corpus": str(corpus if corpus.is_dir() else FIXTURES),
         "documents": len(documents),
         "stories": stories_total,
+        "episodes": episodes,
+        "show_note_points": note_points,
         "stories_150_words": long_stories,
         "points_share": round(long_with_points / long_stories, 4) if long_stories else None,
         "sentences_shown": shown,
         "sentence_share": round(shown_ok / shown, 4) if shown else None,
+        **{
+            f"sentence_share_{kind}s": round(ok / n, 4) if n else None
+            for kind, (n, ok) in by_kind.items()
+        },
         "stories_with_headings": sectioned,
         "sectioned_share": round(sectioned_ok / sectioned, 4) if sectioned else None,
         "p50_ms": round(statistics.median(times), 2) if times else None,

@@ -104,10 +104,15 @@ async def cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
     except Exception as exc:  # the promise is "never a traceback"
         return _fail("inspect", f"unexpected error: {type(exc).__name__}: {exc}")
     if args.json:
-        write_json(outcome, sys.stdout)
+        write_json(outcome, sys.stdout, feed_url=_feed_url(args.target, source))
     else:
         write_plain(outcome, source, sys.stdout)
     return EXIT_OK
+
+
+def _feed_url(target: str, source: str) -> str:
+    """The URL a feed would be added under: the final URL, or the file's own URI."""
+    return source if "://" in target else Path(source).resolve().as_uri()
 
 
 async def _read_target(target: str, settings: Settings) -> tuple[ParseOutcome, str]:
@@ -161,7 +166,9 @@ def _parse(body: bytes, headers: dict[str, str], url: str, now: datetime) -> Par
         raise CommandFailed(f"not a feed: {exc}") from None
 
 
-def story_json(story: NormalizedStory) -> dict[str, Any]:
+def story_json(
+    story: NormalizedStory, *, digest: str | None = None, source_name: str | None = None
+) -> dict[str, Any]:
     return {
         "key": story.key,
         "key_kind": story.key_kind,
@@ -173,12 +180,21 @@ def story_json(story: NormalizedStory) -> dict[str, Any]:
         "summary": story.summary,
         "image": story.image_url,
         "tags": list(story.tags),
+        "kind": story.kind,
+        "duration_s": story.duration_s,
+        "media_url": story.media_url,
+        "digest": digest,
+        "source_name": source_name,
     }
 
 
-def write_json(outcome: ParseOutcome, out: TextIO) -> None:
-    for story in outcome.stories:
-        out.write(json.dumps(story_json(story), ensure_ascii=False) + "\n")
+def write_json(outcome: ParseOutcome, out: TextIO, *, feed_url: str) -> None:
+    """One object per story: what was parsed, and the card text the bot would post for it."""
+    from bot.commands.inspect_cards import inspected_cards
+
+    for card in inspected_cards(outcome, feed_url):
+        row = story_json(card.story, digest=card.digest, source_name=card.source_name)
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def write_plain(outcome: ParseOutcome, source: str, out: TextIO) -> None:
@@ -199,10 +215,20 @@ def write_plain(outcome: ParseOutcome, source: str, out: TextIO) -> None:
             ("author", story.author or "-"),
             ("tags", ", ".join(story.tags) or "-"),
             ("image", story.image_url or "-"),
+            ("kind", _media_text(story)),
             ("summary", " ".join(summary.split()) or "-"),
         ]
         for name, value in rows:
             out.write(f"   {name + ':':<11}{value}\n")
+
+
+def _media_text(story: NormalizedStory) -> str:
+    if story.kind == "article":
+        return "article"
+    from bot.core.briefs.media_line import duration_text
+
+    length = duration_text(story.duration_s) or "length unknown"
+    return f"{story.kind} · {length} · {story.media_url or 'no play link'}"
 
 
 # -- database commands ------------------------------------------------------------------------

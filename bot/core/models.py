@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+ARTICLE, PODCAST, VIDEO = "article", "podcast", "video"
+STORY_KINDS = (ARTICLE, PODCAST, VIDEO)
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogFeed:
@@ -49,6 +52,20 @@ class ParsedEntry:
     published: datetime | None = None
     updated: datetime | None = None
     image_urls: tuple[str, ...] = ()  # media:thumbnail/content, image enclosures, in that order
+    media: Media | None = None  # an audio or video episode (see ingest/media.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """What makes an item a podcast episode or a video, as the feed said it."""
+
+    kind: str  # "podcast" | "video"
+    duration_s: int | None = None
+    url: str | None = None  # the play link (enclosure or watch page), not yet resolved
+    subtitle: str | None = None  # itunes:subtitle: the episode in one line, written for this
+    # A bare video file (no duration, no iTunes tags, no player page): on a long post it is
+    # the article's illustration, not an episode (normalize decides, it knows the text).
+    clip: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +77,7 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     format: str = ""  # e.g. "rss20", "atom10", "json11" (feedparser's version naming)
     bozo: str | None = None  # a tolerated well-formedness problem, for `inspect`
+    image_url: str | None = None  # the channel's artwork (itunes:image), for episodes without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +98,6 @@ class NormalizedStory:
     content_hash: str
     language: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    kind: str = ARTICLE  # ARTICLE | PODCAST | VIDEO
+    duration_s: int | None = None
+    media_url: str | None = None  # the play link, absolute http(s)

@@ -122,6 +122,11 @@ class Story(Base):
     # Search text kept by the repository (CJK segmented the same way on both backends).
     search_title: Mapped[str] = mapped_column(Text, default="")
     search_body: Mapped[str] = mapped_column(Text, default="")
+    # Podcasts and videos (migration 0009): 'article' | 'podcast' | 'video', the episode's
+    # length when the feed gives it, and its play link (enclosure or watch page).
+    kind: Mapped[str] = mapped_column(String(16), default="article", server_default="article")
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    media_url: Mapped[str | None] = mapped_column(String(2048))
 
     tags: Mapped[list[StoryTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"

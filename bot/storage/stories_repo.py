@@ -120,6 +120,9 @@ def _columns(story: NormalizedStory, search: SearchText, now: datetime) -> dict[
         "content_hash": story.content_hash,
         "search_title": search[0],
         "search_body": search[1],
+        "kind": story.kind,
+        "duration_s": story.duration_s,
+        "media_url": fit_url(story.media_url),
     }
 
 

@@ -24,4 +24,7 @@ def view_of(
         image_url=story.image_url,
         tags=tuple(t.tag for t in story.tags),
         digest=digest,
+        kind=story.kind,
+        duration_s=story.duration_s,
+        media_url=story.media_url,
     )

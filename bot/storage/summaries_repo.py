@@ -182,6 +182,7 @@ class PendingStory:
     text: str  # the longest clean text the feed carried
     url: str | None
     language: str | None
+    kind: str = "article"
 
 
 async def stories_needing_summary(
@@ -208,6 +209,7 @@ async def stories_needing_summary(
         Story.summary,
         Story.url,
         Story.language,
+        Story.kind,
     ).where(~summarized)
     if skip_ids:
         stmt = stmt.where(Story.id.not_in(list(skip_ids)))
@@ -223,8 +225,9 @@ async def stories_needing_summary(
             text=content or summary or "",
             url=url,
             language=language,
+            kind=kind,
         )
-        for sid, chash, title, content, summary, url, language in rows.all()
+        for sid, chash, title, content, summary, url, language, kind in rows.all()
     ]
 
 

@@ -66,9 +66,56 @@ async def test_inspect_file_plain_and_json(capsys):
         "summary",
         "image",
         "tags",
+        "kind",
+        "duration_s",
+        "media_url",
+        "digest",
+        "source_name",
     ):
         assert field in first
     assert "<" not in first["summary"]  # plain text only
+
+
+async def test_inspect_json_shows_episodes_as_their_cards(capsys):
+    path = str(FIXTURES / "podcast_rss.xml")
+    assert await run(["inspect", path, "--json"], _settings()) == 0
+    ep88, ep87, ep86 = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (ep88["kind"], ep88["duration_s"], ep88["media_url"]) == (
+        "podcast",
+        2520,
+        "https://media.podcast.example/ep88.mp3",
+    )
+    assert ep88["source_name"] == "Systems Talk"
+    assert ep88["image"] == "https://cdn.podcast.example/ep88.jpg"
+    # The digest is the embed description the publisher would post: the summary's numbered
+    # notes as points and the media line, never the show-note chrome.
+    digest = ep88["digest"]
+    assert digest.startswith("Ana walks Ben through how a database survives a crash")
+    assert "• Group commit lets many transactions share one disk flush." in digest
+    assert digest.endswith("🎧 Podcast · 42 min · [Listen](https://media.podcast.example/ep88.mp3)")
+    for row in (ep88, ep87, ep86):
+        lowered = row["digest"].lower()
+        assert "ad choices" not in lowered and "code" not in lowered and "rate us" not in lowered
+    assert (ep87["duration_s"], ep86["duration_s"], ep86["media_url"]) == (3723, 2550, None)
+    assert await run(["inspect", path], _settings()) == 0
+    plain = capsys.readouterr().out
+    assert "kind:      podcast · 42 min · https://media.podcast.example/ep88.mp3" in plain
+    assert "kind:      podcast · 43 min · no play link" in plain
+
+    assert await run(["inspect", str(FIXTURES / "youtube_atom.xml"), "--json"], _settings()) == 0
+    talk = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (talk["kind"], talk["duration_s"], talk["source_name"]) == (
+        "video",
+        None,
+        "Fresh Eng Talks",
+    )
+    assert talk["media_url"] == "https://www.youtube.com/watch?v=dQw4w9WgXc1"
+    assert talk["digest"].endswith("▶️ Video · [Watch](https://www.youtube.com/watch?v=dQw4w9WgXc1)")
+
+    assert await run(["inspect", str(FIXTURES / "medium_rss.xml"), "--json"], _settings()) == 0
+    article = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (article["kind"], article["duration_s"], article["media_url"]) == ("article", None, None)
+    assert article["digest"] and article["source_name"]
 
 
 async def test_inspect_url_json_and_plain(capsys, feed_server: FeedServer):

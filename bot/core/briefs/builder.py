@@ -25,6 +25,9 @@ class StoryView:
     image_url: str | None = None
     tags: tuple[str, ...] = ()
     digest: dict[str, Any] | None = None  # a stored structured summary, when there is one
+    kind: str = "article"  # "article" | "podcast" | "video"
+    duration_s: int | None = None
+    media_url: str | None = None  # the play link of a podcast or video
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.briefs import safetext as st
 from bot.core.briefs.builder import Brief, StoryView
+from bot.core.briefs.media_line import kind_mark, media_line
 from bot.core.ingest.types import AddedFeed, FeedRow, RemovedFeed, RenamedFeed
 
 BRAND = 0x5865F2
@@ -118,11 +119,16 @@ def story_embed(
     digest_formatter: DigestFormatter | None = None,
     description_limit: int = 1500,
 ) -> dict[str, Any]:
+    # A podcast or video says so under its summary, with its length and play link.
+    media = media_line(story.kind, story.duration_s, safe_url(story.media_url))
+    limit = description_limit - (len(media) + 2 if media else 0)
     description = None
     if story.digest and digest_formatter is not None:
-        description = digest_formatter(story.digest, description_limit)
+        description = digest_formatter(story.digest, limit)
     if not description:
-        description = st.truncate(st.inert(story.summary), description_limit)
+        description = st.truncate(st.inert(story.summary), limit)
+    if media:
+        description = f"{description}\n\n{media}" if description else media
     embed: dict[str, Any] = {
         "type": "rich",
         "title": st.safe_line(story.title, st.EMBED_TITLE) or "(untitled)",
@@ -206,7 +212,11 @@ def brief_header(brief: Brief, timezone: str) -> MessageSpec:
         for story in group.stories:
             title = st.safe_line(story.title, 150) or "(untitled)"
             url = safe_url(story.url)
-            lines.append(f"**{label}** · " + (f"[{title}]({url})" if url else title))
+            mark = kind_mark(story.kind)
+            lines.append(
+                f"**{label}** · {mark + ' ' if mark else ''}"
+                + (f"[{title}]({url})" if url else title)
+            )
         if group.more:
             lines.append(
                 f"**{label}** · …and {group.more} more: `/search query:source:{group.key}`"

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.errors import ParseError
-from bot.core.models import ParsedEntry, ParsedFeed
+from bot.core.ingest.media import kind_of, parse_duration
+from bot.core.models import Media, ParsedEntry, ParsedFeed
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -75,6 +76,20 @@ def _images(item: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _media(item: dict[str, Any]) -> Media | None:
+    """The first audio or video attachment (JSON Feed's enclosure) as an episode."""
+    attachments = item.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else ():
+        if not isinstance(attachment, dict):
+            continue
+        mime = (_text(attachment.get("mime_type")) or "").lower()
+        kind = kind_of(mime, "")
+        if kind:
+            duration = parse_duration(attachment.get("duration_in_seconds"))
+            return Media(kind, duration, _text(attachment.get("url")))
+    return None
+
+
 def _entry(item: dict[str, Any], feed: dict[str, Any]) -> ParsedEntry:
     content_html = _text(item.get("content_html"))
     if content_html is None:
@@ -96,6 +111,7 @@ def _entry(item: dict[str, Any], feed: dict[str, Any]) -> ParsedEntry:
         published=published or updated,
         updated=updated,
         image_urls=_images(item),
+        media=_media(item),
     )
 
 

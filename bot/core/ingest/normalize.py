@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.core.ingest.urls import canonical_url, canonical_urls, resolve_url
-from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
+from bot.core.models import ARTICLE, NormalizedStory, ParsedEntry, ParsedFeed
 from bot.core.search import searchable_text
+from bot.core.shownotes import strip_show_notes
 from bot.core.text import clean_html, clean_text, strip_boilerplate, without_headings
 
 MAX_KEY_CHARS = 512
 SUMMARY_CHARS = 600
+# A bare video file on a post this long is its illustration; a video post says little more.
+CLIP_ARTICLE_WORDS = 300
 _UNTITLED = "(untitled)"
 
 SearchText = tuple[str, str]  # (search_title, search_body) as stored in ``stories``
@@ -179,6 +182,18 @@ def _dedupe_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+def _synopsis(subtitle: str | None, text: str) -> str | None:
+    """An episode's subtitle as an opening line, unless the notes already open with it (many
+    feeds repeat their description there). Ended with a full stop: it is read as the lead."""
+    line = clean_text(subtitle, single_line=True).strip()
+    if len(line.split()) < 3:
+        return None
+    bare = line.rstrip(".…!? ").casefold()
+    if bare in text[: len(line) + 200].casefold():
+        return None
+    return line if line[-1] in ".!?…" else f"{line}."
+
+
 def normalize_entry(
     entry: ParsedEntry,
     *,
@@ -186,6 +201,7 @@ def normalize_entry(
     fetched_at: datetime,
     unusable: frozenset[str] = frozenset(),
     language: str | None = None,
+    feed_image: str | None = None,
 ) -> NormalizedStory:
     """One entry as a story; ``base`` resolves relative links and image URLs."""
     url, link_key, canonical = _entry_link(entry, base)
@@ -198,6 +214,7 @@ def normalize_entry(
         fetched_at=fetched_at,
         unusable=unusable,
         language=language,
+        feed_image=feed_image,
     )
 
 
@@ -211,8 +228,10 @@ def _normalize_entry(
     fetched_at: datetime,
     unusable: frozenset[str],
     language: str | None,
+    feed_image: str | None = None,
 ) -> NormalizedStory:
     fetched = _aware_utc(fetched_at)
+    media = entry.media
 
     # content_text keeps the article's headings (marked lines) for the summariser; summary
     # is shown as it is, so it never carries a marker.
@@ -222,6 +241,17 @@ def _normalize_entry(
     summary_raw = content if same else clean_html(entry.summary_html, headings=True)
     content_text = strip_boilerplate(content.text)
     summary_marked = content_text if same else strip_boilerplate(summary_raw.text)
+    words = max(len(content_text.split()), len(summary_marked.split()))
+    if media is not None and media.clip and words >= CLIP_ARTICLE_WORDS:
+        media = None  # a post illustrated with a screen recording is still an article
+    if media is not None:
+        # Show notes carry ad-choice notices, sponsor reads and coupon codes line by line.
+        content_text = strip_show_notes(content_text)
+        summary_marked = strip_show_notes(summary_marked)
+        synopsis = _synopsis(media.subtitle, content_text)
+        if synopsis:
+            content_text = f"{synopsis}\n\n{content_text}".strip()
+            summary_marked = f"{synopsis}\n\n{summary_marked}".strip()
     if len(summary_marked) > len(content_text):
         content_text = summary_marked
     summary = without_headings(summary_marked)
@@ -235,7 +265,10 @@ def _normalize_entry(
     key, kind = _story_key(entry, link_key, title, unusable)
 
     image: str | None = None
-    for candidate in (*entry.image_urls, content.first_image, summary_raw.first_image):
+    # An episode without its own image shows the show's artwork; an article would show the
+    # blog's logo, which says nothing, so it keeps none.
+    artwork = (feed_image,) if media is not None else ()
+    for candidate in (*entry.image_urls, content.first_image, summary_raw.first_image, *artwork):
         image = resolve_url(url or base, candidate)
         if image:
             image = _bigger_thumbnail(image)
@@ -248,6 +281,14 @@ def _normalize_entry(
 
     author = clean_text(entry.author, single_line=True) or None
     tags = _dedupe_tags(entry.tags)
+    media_kind, duration, play = ARTICLE, None, None
+    if media is not None:
+        media_kind, duration = media.kind, media.duration_s
+        # No file of its own (a player page, iTunes tags only): the item's page plays it.
+        play = resolve_url(url or base, media.url) if media.url else url
+    # Only episodes hash their media: an article's hash (and so its stored summary) stays as
+    # it was before stories had kinds, while a stored episode is updated once with them.
+    media_hash = (f"{media_kind}|{duration or ''}|{play or ''}",) if media is not None else ()
     return NormalizedStory(
         key=key,
         key_kind=kind,
@@ -260,9 +301,14 @@ def _normalize_entry(
         tags=tags,
         image_url=image,
         published_at=published,
-        content_hash=_sha256(title, summary, content_text, canonical or url or "", image or ""),
+        content_hash=_sha256(
+            title, summary, content_text, canonical or url or "", image or "", *media_hash
+        ),
         language=language,
         extra=_candidate_keys(entry, link_key, title),
+        kind=media_kind,
+        duration_s=duration,
+        media_url=play,
     )
 
 
@@ -293,6 +339,7 @@ def normalize_document(
     links = [_entry_link(entry, base) for entry in feed.entries]
     unusable = frozenset(unusable) | _repeated_kinds(feed.entries, [k for _, k, _ in links])
     language = clean_text(feed.language, single_line=True) or None
+    feed_image = resolve_url(base, feed.image_url)
     stories: list[NormalizedStory] = []
     seen: set[str] = set()
     for entry, (url, link_key, canonical) in zip(feed.entries, links, strict=True):
@@ -305,6 +352,7 @@ def normalize_document(
             fetched_at=fetched_at,
             unusable=unusable,
             language=language,
+            feed_image=feed_image,
         )
         # story_keys is unique per (feed, key) whatever the kind: a guid may equal another
         # item's link key, and identical hash keys (same title, no date) collide too. Keep

@@ -29,6 +29,7 @@ import feedparser
 
 from bot.core.errors import ParseError
 from bot.core.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
+from bot.core.ingest.media import entry_media, feed_image
 from bot.core.ingest.normalize import SearchText, normalize_document, search_text_for
 from bot.core.models import NormalizedStory, ParsedEntry, ParsedFeed
 from bot.core.text import clean_text
@@ -188,6 +189,7 @@ def _entry(entry: Mapping[str, Any]) -> ParsedEntry:
         published=published or updated,
         updated=updated,
         image_urls=_images(entry),
+        media=entry_media(entry),
     )
 
 
@@ -247,6 +249,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         ttl_minutes=_ttl(_get(feed_meta, "ttl")),
         format=str(_get(result, "version") or ""),
         bozo=f"{type(bozo).__name__}: {bozo}" if bozo is not None else None,
+        image_url=feed_image(feed_meta),
     )
 
 
@@ -276,6 +279,7 @@ def parse_and_normalize(
             ttl_minutes=feed.ttl_minutes,
             format=feed.format,
             bozo=feed.bozo,
+            image_url=feed.image_url,
         )
     return ParseOutcome(feed=feed, stories=stories, search=search, unusable_key_kinds=kinds)
 

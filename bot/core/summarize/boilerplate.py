@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.shownotes import is_show_note_chrome
 from bot.core.summarize.sentences import split_sentences
 
 _MAX_BOILERPLATE_CHARS = 300
@@ -99,7 +100,8 @@ def is_boilerplate(piece: str) -> bool:
         return True
     if len(stripped) > _MAX_BOILERPLATE_CHARS:
         return False
-    return _BOILERPLATE_RE.search(stripped) is not None
+    # Ad choices, sponsor reads, coupon codes, rate-us and subscribe prompts (any story).
+    return _BOILERPLATE_RE.search(stripped) is not None or is_show_note_chrome(stripped)
 
 
 def strip_boilerplate(text: str) -> str:

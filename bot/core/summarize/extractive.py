@@ -16,9 +16,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core.summarize.boilerplate import is_boilerplate, strip_boilerplate
+from bot.core.summarize.notes import show_notes
 from bot.core.summarize.quality import is_complete_sentence, strip_byline
 from bot.core.summarize.sanitize import has_markup, strip_markup, strip_markup_blocks
 from bot.core.summarize.sentences import ends_with_terminator, split_sentences
@@ -85,6 +86,8 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     """Pure, picklable entry point (usable with a process pool)."""
     text = strip_markup_blocks(story.text) if has_markup(story.text) else story.text
     text = strip_boilerplate(text)
+    if story.kind != "article":
+        return _summarize_episode(story, text, config)
     title = strip_markup(story.title).strip()
     headings, found = _sentences_by_section(text, title)
     # Only complete sentences may be shown (see :mod:`quality`); a byline glued onto the
@@ -137,6 +140,56 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
         takeaway=sents[takeaway_idx].text if takeaway_idx is not None else None,
         method="extractive",
     )
+
+
+def _summarize_episode(story: SummaryInput, text: str, config: ExtractiveConfig) -> Summary:
+    """A podcast or video: its opening synopsis as the lead (the subtitle normalize put first,
+    or the description's first paragraph), its numbered show notes as the points, else the
+    rest ranked as prose.
+
+    The synopsis may be verbless ("Facebook's Onavo scam, Apple's FaceTime bug, and …"): it is
+    written as the episode's summary, which is what a lead is.
+    """
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    synopsis = None
+    if first is not None:
+        line = lines[first].strip()
+        # Show notes often open with the subtitle set in bold or as a heading: a synopsis too.
+        heading = heading_of(line)
+        if heading is not None and len(heading.split()) >= 4 and not ends_with_terminator(heading):
+            line = heading + "."
+        if (
+            heading_of(line) is None
+            and ends_with_terminator(line)
+            and len(line.split()) >= 4
+            and _width(line) <= config.lead_max_chars
+            and not is_boilerplate(line)
+        ):
+            synopsis = line
+            text = "\n".join(lines[first + 1 :])
+    notes = show_notes(text, max_points=config.max_points, point_max_chars=config.point_max_chars)
+    body = summarize_extractive(
+        replace(story, text=notes.prose if notes else text, kind="article"), config
+    )
+    title = cut_words(strip_markup(story.title).strip(), config.lead_max_chars)
+    body_lead = body.lead if body.lead and body.lead != title else ""
+    lead = synopsis or body_lead or title
+    if notes is not None:
+        if synopsis and body_lead:
+            # The notes take the points, so the description's opening joins the synopsis
+            # when both fit in a lead.
+            opening = split_sentences(body_lead)[0] if split_sentences(body_lead) else body_lead
+            if _width(synopsis) + 1 + _width(opening) <= config.lead_max_chars:
+                lead = f"{synopsis} {opening}"
+        sections: tuple[Section, ...] = (Section(None, notes.points, notes=True),)
+    elif synopsis and body_lead and not any(s.heading for s in body.sections):
+        # The body's own lead becomes its first point rather than being lost to the synopsis.
+        points = (*split_sentences(body_lead), *body.bullets)[: config.max_points]
+        sections = (Section(None, tuple(dict.fromkeys(points))),)
+    else:
+        sections = body.sections
+    return Summary(lead=lead, sections=sections, takeaway=body.takeaway, method="extractive")
 
 
 def _sentences_by_section(text: str, title: str) -> tuple[list[str | None], list[tuple[int, str]]]:

@@ -258,9 +258,11 @@ def keep_complete_sentences(summary: Summary, lang_hint: str | None = None) -> S
         for s in complete_lead[1:]:
             lead += ("" if lead[-1] in "。！？．｡" else " ") + s
     sections = tuple(
-        Section(sec.heading, kept)
+        Section(sec.heading, kept, sec.notes)
         for sec in summary.sections
-        if (kept := tuple(b for b in sec.bullets if is_complete_sentence(b, lang_hint)))
+        if (
+            kept := tuple(b for b in sec.bullets if sec.notes or is_complete_sentence(b, lang_hint))
+        )
     )
     takeaway = summary.takeaway
     if takeaway is not None and not is_complete_sentence(takeaway, lang_hint):

@@ -143,7 +143,11 @@ class SummaryService:
     async def _summarize_one(self, story: repo.PendingStory) -> bool:
         try:
             source = SummaryInput(
-                title=story.title, text=story.text, url=story.url, language=story.language
+                title=story.title,
+                text=story.text,
+                url=story.url,
+                language=story.language,
+                kind=story.kind,
             )
             if self.teaser is not None:
                 source = await self.teaser.expand(source)  # never raises: keeps the feed text

@@ -74,6 +74,10 @@ class TeaserExpander:
         """The story with the article's main text when the feed gave only a teaser."""
         if not self.is_teaser(story) or not story.url:
             return story
+        if story.kind != "article":
+            # An episode's page is a player (YouTube, a podcast host): its show notes are all
+            # the text there is.
+            return story
         if urlsplit(story.url).scheme not in ("http", "https"):
             return story
         try:

@@ -23,6 +23,7 @@ class SummaryInput:
     text: str
     url: str | None = None
     language: str | None = None  # BCP 47-ish ("en", "ko", "ja-JP"); None when the feed is silent
+    kind: str = "article"  # "article" | "podcast" | "video": episodes have show notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +32,15 @@ class Section:
 
     heading: str | None
     bullets: tuple[str, ...]
+    # The episode's own numbered show notes, kept as written: a note ("Why fsync is slow") is a
+    # legitimate point without being a complete sentence, so the sentence rules skip it.
+    notes: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"heading": self.heading, "bullets": list(self.bullets)}
+        data: dict[str, Any] = {"heading": self.heading, "bullets": list(self.bullets)}
+        if self.notes:
+            data["notes"] = True  # only then: rows of articles keep their old shape
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Section:
@@ -43,7 +50,12 @@ class Section:
             raise ValueError("section heading must be a string or null")
         if not isinstance(bullets, list | tuple) or not all(isinstance(b, str) for b in bullets):
             raise ValueError("section bullets must be a list of strings")
-        return cls(heading=heading or None, bullets=tuple(cast(list[str], list(bullets))))
+        notes = data.get("notes", False)
+        if not isinstance(notes, bool):
+            raise ValueError("section notes must be true or false")
+        return cls(
+            heading=heading or None, bullets=tuple(cast(list[str], list(bullets))), notes=notes
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,8 @@ async def share_into(
         story_id=story_id,
         comment=comment,
         sharer=interaction.user.display_name,
+        # A brief's thread has no brief of its own: its cards are dated like its channel's.
+        brief_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
     )
     try:
         message_id = await post_message(

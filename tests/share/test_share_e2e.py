@@ -5,6 +5,7 @@ message is the brief's own card with the sharer's line, and pings nobody."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,9 @@ async def brief_with(
     )
     assert "every day at 09:00" in await final_text(fake, record)
     netflix = await feed_id(services, "netflix")
-    ids = [await add_story(services.sessions, netflix, title) for title in titles]
+    # Late on the 20th in UTC is the 21st in Berlin: a card shows which zone dated it.
+    late = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
+    ids = [await add_story(services.sessions, netflix, t, published=late) for t in titles]
     clock.advance(hours=1)
     await services.deliver_tick()
     batch = next(
@@ -142,7 +145,11 @@ async def test_share_from_the_slash_command(
     assert f"in <#{elsewhere.id}>" in await reply_content(fake, record)
     (body,) = posted_in(fake, elsewhere.id)
     assert body["content"] == "Shared by tester: For the data folks"
-    assert body["embeds"] == [card_of(batch, mesh)]
+    # A channel without a brief dates the card in UTC; the rest is the brief's card.
+    (embed,) = body["embeds"]
+    assert embed["footer"]["text"] == "Fri 20 Nov 2026"
+    assert card_of(batch, mesh)["footer"]["text"] == "Sat 21 Nov 2026"
+    assert {**embed, "footer": None} == {**card_of(batch, mesh), "footer": None}
 
     # Registered within Discord's rules, and listed by /help.
     share = fake.world.commands[None]["share"]
@@ -294,11 +301,15 @@ async def test_a_hostile_comment_and_name_post_inertly(
     assert body["allowed_mentions"] == {"parse": []}
     stored = fake.messages(fake.channel.id)[-1].payload
     assert stored["mention_everyone"] is False and stored["mentions"] == []
-    # Longer than 500 characters: refused (Discord's form and option enforce it too).
+    # Longer than 500 characters (Discord's client enforces the option's max_length, a
+    # forged interaction does not): refused, nothing posted.
     clock.advance(seconds=1)
     other = await add_story(services.sessions, await feed_id(services, "netflix"), "Other")
     long = await fake.interact_command("share", {"story": str(other), "comment": "y" * 501})
-    assert "500" in await reply_content(fake, long)
+    # Checked by the service: discord.py does not re-check a string option's length.
+    assert await reply_content(fake, long) == (
+        "A comment can have at most 500 characters; yours has 501. Shorten it and try again."
+    )
     assert len(posted_in(fake, fake.channel.id)) == 1
 
 

@@ -100,16 +100,20 @@ class ShareService:
         story_id: int,
         comment: str,
         sharer: str,
+        brief_channel_id: int | None = None,
     ) -> PreparedShare:
         """Reserve a share of ``story_id`` by ``user_id`` into ``channel_id`` and render its
-        message. Raises ``UserInputError`` (bad comment), ``NotFoundError`` (no such story
-        for this server), ``AlreadyShared`` or ``ShareCooldown``; nothing is kept then."""
+        message, dated in the time zone of ``brief_channel_id``'s brief (default: the channel
+        itself; a thread passes its parent) or UTC. Raises ``UserInputError`` (bad comment),
+        ``NotFoundError`` (no such story for this server), ``AlreadyShared`` or
+        ``ShareCooldown``; nothing is kept then."""
         text = clean_comment(comment)
         if not 0 < story_id <= _MAX_ID:
             raise _no_story(story_id)
         async with self._sessions() as session:
             story = await repo.story_view(session, story_id, guild_id=guild_id)
-            timezone = await repo.channel_timezone(session, channel_id) or "UTC"
+            zone_of = brief_channel_id or channel_id
+            timezone = await repo.channel_timezone(session, zone_of) or "UTC"
         if story is None:
             raise _no_story(story_id)
         now = self._clock()

@@ -188,7 +188,10 @@ class SharePicker(OwnerView):
 class Share(commands.Cog):
     def __init__(self, bot: TechbriefBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Share story", callback=self.share_message)
+        # Shares go into a server's channels: Discord offers neither entry point in DMs.
+        self.menu = app_commands.guild_only(
+            app_commands.ContextMenu(name="Share story", callback=self.share_message)
+        )
 
     @property
     def service(self) -> ShareService:

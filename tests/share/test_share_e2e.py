@@ -155,7 +155,9 @@ async def test_share_from_the_slash_command(
     share = fake.world.commands[None]["share"]
     comment = next(o for o in share["options"] if o["name"] == "comment")
     assert comment["max_length"] == 500 and comment["required"] is True
-    assert "Share story" in fake.world.commands[None]
+    menu = fake.world.commands[None]["Share story"]
+    assert menu["type"] == 3 and menu["contexts"] == [0]  # message menu, servers only
+    assert share["contexts"] == [0]
     helped = await fake.interact_command("help")
     text = str(helped.embeds)
     assert "/share" in text and "Share story" in text

@@ -36,6 +36,7 @@ SERVICES = frozenset(
         "bot.core.ingest.refresher",
         "bot.core.ingest.story_writer",
         "bot.core.search.service",
+        "bot.core.share.service",
         "bot.core.summarize.service",
     }
 )

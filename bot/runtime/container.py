@@ -24,6 +24,7 @@ from bot.core.ingest.feed_service import FeedService
 from bot.core.ingest.refresher import Refresher
 from bot.core.models import CatalogFeed
 from bot.core.search.service import SearchService
+from bot.core.share.service import ShareService
 from bot.core.summarize import digest_formatter
 from bot.core.summarize.service import (
     SummaryService,
@@ -65,6 +66,7 @@ class Services:
     briefs: BriefService | None = None
     bookmarks: BookmarkService | None = None
     search: SearchService | None = None
+    shares: ShareService | None = None
     refresher: Refresher | None = None
     feeds: FeedService | None = None
     summaries: SummaryService | None = None
@@ -111,6 +113,10 @@ class Services:
     def search_service(self) -> SearchService:
         assert self.search is not None
         return self.search
+
+    def share_service(self) -> ShareService:
+        assert self.shares is not None
+        return self.shares
 
     def brief_service(self) -> BriefService:
         assert self.briefs is not None
@@ -173,6 +179,12 @@ async def open_services(
     )
     services.bookmarks = BookmarkService(
         services.sessions, per_user_cap=settings.bookmarks.per_user_cap, clock=clock
+    )
+    services.shares = ShareService(
+        services.sessions,
+        cooldown_seconds=settings.share.cooldown_seconds,
+        clock=clock,
+        digest_formatter=digest_formatter,
     )
     try:
         async with services.exit_stack:

@@ -9,4 +9,5 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.feeds",
     "cogs.search",
     "cogs.bookmarks",
+    "cogs.share",
 )

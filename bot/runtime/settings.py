@@ -207,6 +207,11 @@ class BookmarkSettings(_Section):
     per_user_cap: int = Field(default=5000, ge=1)
 
 
+class ShareSettings(_Section):
+    # Per user, between shares (/share and the Share story menu); 0 turns it off.
+    cooldown_seconds: float = Field(default=30, ge=0)
+
+
 class HttpSettings(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -246,6 +251,7 @@ class Settings(_Section):
     summary: SummarySettings = SummarySettings()
     search: SearchSettings = SearchSettings()
     bookmarks: BookmarkSettings = BookmarkSettings()
+    share: ShareSettings = ShareSettings()
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     catalog: CatalogSettings = CatalogSettings()

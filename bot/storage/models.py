@@ -324,3 +324,30 @@ class BookmarkTag(Base):
         ForeignKey("bookmarks.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class Share(Base):
+    """A story a reader shared into a channel with a comment (``/share``, migration 0011).
+
+    Written *before* the message is posted (``message_id`` NULL until it is), so the per-user
+    cooldown and the once-a-day-per-channel rule hold for two shares racing each other. The
+    comment itself is not kept: it lives in the posted message, and the rules do not need it.
+    """
+
+    __tablename__ = "shares"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    # CASCADE: a share is history, not a reason to keep a story past its retention.
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    shared_at: Mapped[datetime]
+
+    __table_args__ = (
+        # "Already shared here today?" reads this; it also serves the story's CASCADE.
+        Index("ix_shares_story_id_channel_id_shared_at", "story_id", "channel_id", "shared_at"),
+        # The per-user cooldown: the user's newest share.
+        Index("ix_shares_user_id_shared_at", "user_id", "shared_at"),
+    )

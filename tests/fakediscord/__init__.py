@@ -17,7 +17,10 @@ validate_openapi=True, response_window=3.0, require_registered_commands=False)``
   ``choices``, ``elapsed``, ``original``, ``original_edits``, ``followups``):
   ``interact_command("feed add", {"url": ...}, member_permissions=..., app_permissions=...)``,
   ``interact_autocomplete(cmd, options, focused)``, ``interact_component(custom_id, msg)``,
-  ``interact_message_command(name, target)``, ``interact(payload)`` (see ``builders``).
+  ``interact_message_command(name, target)``, ``interact(payload)`` (see ``builders``);
+  a record answered with a form has ``.modal``, and ``interact_modal_submit(record,
+  {text_input_custom_id: text})`` fills it in and submits it (``modals``: Discord's rules
+  for the form, checked on every MODAL callback).
 * gateway: ``await dispatch(event, data, guild_id=None)``, ``drop_websocket()``,
   ``request_reconnect()``, ``invalidate_session(resumable=False)``,
   ``hold_gateway()`` / ``release_gateway()`` (an outage: new handshakes hang), ``gateway_log``
@@ -64,7 +67,7 @@ plain TEXT frames, which discord.py accepts.
 
 Modules: server (FakeDiscord), rest (routes, pipeline), gateway (websocket), ratelimit,
 faults, limits (Discord's length/count rules), openapi (schema check), recorder (what
-was sent, violations), builders (interaction payloads), state (guilds, channels,
+was sent, violations), builders (interaction payloads), modals (forms), state (guilds, channels,
 permissions), interactions (callback bookkeeping), discordpy (pointing discord.py),
 fixtures (pytest fixture).
 """

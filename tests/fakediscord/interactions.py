@@ -77,6 +77,11 @@ class InteractionRecord:
         return self.data.get("embeds") or []
 
     @property
+    def modal(self) -> dict[str, Any] | None:
+        """The form the bot opened (callback type 9), or None."""
+        return self.data if self.type == MODAL else None
+
+    @property
     def choices(self) -> list[dict[str, Any]]:
         """Autocomplete result choices."""
         return self.data.get("choices") or []

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .modals import check_modal
+
 CONTENT_MAX = 2000
 EMBEDS_MAX = 10
 EMBED_TOTAL_MAX = 6000
@@ -292,6 +294,8 @@ def check_interaction_callback(body: Any) -> list[str]:
         for k, choice in enumerate(choices):
             problems += _check_choice(choice, f"choices[{k}]")
         return problems
-    if kind in (1, 5, 6, 9, 12):
+    if kind == 9:
+        return check_modal(data)
+    if kind in (1, 5, 6, 12):
         return []
     return [f"unknown interaction callback type {kind!r}"]

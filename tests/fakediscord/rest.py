@@ -22,6 +22,7 @@ from . import limits
 from . import permissions as P
 from .faults import MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_CHANNEL, Faults
 from .gateway import GUILD_MESSAGES_INTENT, Gateway
+from .modals import MAY_OPEN_MODAL
 from .openapi import OpenAPIValidator
 from .ratelimit import RateLimiter
 from .recorder import RecordedRequest, Recorder, SentFile
@@ -679,6 +680,9 @@ class RestApi:
         body = ctx.body if isinstance(ctx.body, dict) else {}
         kind = int(body.get("type", 0))
         data = body.get("data") or {}
+        if kind == I.MODAL and int(rec.payload.get("type", 0)) not in MAY_OPEN_MODAL:
+            self.recorder.violation(where, "a modal can only answer a command or a component")
+            raise DiscordError(400, 50035, "Invalid Form Body")
         rec.callback, rec.callback_at = body, now
         channel_id = int(rec.payload["channel_id"])
         guild_id = int(rec.payload["guild_id"]) if rec.payload.get("guild_id") else None

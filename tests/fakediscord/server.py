@@ -15,6 +15,7 @@ from . import builders as B
 from .faults import Faults
 from .gateway import Gateway
 from .interactions import RESPONSE_WINDOW, InteractionRecord
+from .modals import submit_payload
 from .openapi import OpenAPIValidator
 from .ratelimit import RateLimiter
 from .recorder import GatewayLog, RecordedRequest, Recorder, Violation
@@ -416,3 +417,20 @@ class FakeDiscord:
         data = B.message_command_data(self.world, name, msg, ctx["guild"].id)
         payload = B.base_interaction(kind=B.APPLICATION_COMMAND, data=data, **ctx)
         return await self.interact(payload, timeout=timeout)
+
+    async def interact_modal_submit(
+        self,
+        opened_by: InteractionRecord,
+        values: dict[str, str],
+        *,
+        timeout: float | None = None,
+    ) -> InteractionRecord:
+        """Fill in the form the bot opened in answer to ``opened_by`` (text input custom_id
+        -> text) and submit it, as the same person in the same place. Raises ValueError for
+        what Discord's form would not let anyone send (a required field empty, too long)."""
+        modal = opened_by.modal
+        if modal is None:
+            raise ValueError(f"the bot answered with type {opened_by.type}, not a modal")
+        return await self.interact(
+            submit_payload(opened_by.payload, modal, values), timeout=timeout
+        )

@@ -69,7 +69,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         name="setup", description="Post the brief in a channel: when, how often, which sources"
     )
     @app_commands.describe(
-        channel="Where the brief is posted",
+        channel="Where the brief is posted: a text channel, or a forum (a new post per brief)",
         time="Daily time as HH:MM (24-hour), e.g. 09:00",
         timezone="Your time zone, e.g. Europe/Berlin (start typing to search)",
         mode="Daily brief (default) or each story as it arrives",

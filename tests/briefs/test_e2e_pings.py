@@ -23,9 +23,10 @@ MESSAGES = "POST /channels/{channel_id}/messages"
 
 @pytest.fixture
 async def bot(
-    fake_discord: FakeDiscord, sqlite_url: str, tmp_path: Path, clock: Clock
+    fake_discord: FakeDiscord, db_url: str, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[tuple[TechbriefBot, Services]]:
-    async with running_bot(fake_discord, sqlite_url, tmp_path, clock=clock, migrate=True) as pair:
+    """The bot on each backend: the outbox carries pings and forum progress on both."""
+    async with running_bot(fake_discord, db_url, tmp_path, clock=clock, migrate=True) as pair:
         yield pair
 
 

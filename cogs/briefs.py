@@ -347,6 +347,11 @@ class Briefs(commands.Cog):
         log.info("left guild", extra={"guild": guild.id, "subscriptions_removed": removed})
 
     @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        if cleared := await self.service.role_deleted(role.id):
+            log.info("pinged role deleted", extra={"role": role.id, "channels": cleared})
+
+    @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         if await self.service.channel_deleted(channel.id):
             log.info("channel deleted; its brief is gone", extra={"channel_id": channel.id})

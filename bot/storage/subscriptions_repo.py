@@ -164,6 +164,16 @@ class SubscriptionsRepository:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def role_deleted(self, role_id: int, now: datetime) -> int:
+        """A deleted role pings nobody: clear it wherever it was set; returns channels."""
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                update(Subscription)
+                .where(Subscription.ping_role_id == role_id)
+                .values(ping_role_id=None, updated_at=now)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def remove(self, channel_id: int) -> bool:
         return await self.channel_deleted(channel_id)
 

@@ -3,6 +3,7 @@ SQL, and the fake Discord deciding who a message notifies by Discord's rules."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -121,3 +122,27 @@ async def test_setup_refuses_a_role_the_bot_cannot_ping(
     )
     answer = await _setup(fake_discord, channel.id, ping=str(quiet.id))
     assert f"pings <@&{quiet.id}>" in answer, answer
+
+
+async def test_a_deleted_role_is_no_longer_pinged(
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    _bot, services = bot
+    guild = fake_discord.guild
+    readers = _role(fake_discord, "readers", mentionable=True)
+    created = {"guild_id": str(guild.id), "role": readers.payload()}
+    await fake_discord.dispatch("GUILD_ROLE_CREATE", created, guild_id=guild.id)
+    await _setup(fake_discord, fake_discord.channel.id, ping=str(readers.id))
+    del guild.roles[readers.id]
+    await fake_discord.dispatch(
+        "GUILD_ROLE_DELETE",
+        {"guild_id": str(guild.id), "role_id": str(readers.id)},
+        guild_id=guild.id,
+    )
+    subs = services.brief_service().subs
+    for _ in range(200):
+        sub = await subs.get(fake_discord.channel.id)
+        if sub is not None and sub.ping_role_id is None:
+            break
+        await asyncio.sleep(0.02)
+    assert sub is not None and sub.ping_role_id is None

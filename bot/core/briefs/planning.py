@@ -248,6 +248,10 @@ class BriefService:
         await self.subs.set_ping(channel_id, None, self._clock())
         return sub.ping_role_id
 
+    async def role_deleted(self, role_id: int) -> int:
+        """The role was deleted in Discord: channels that pinged it ping nobody now."""
+        return await self.subs.role_deleted(role_id, self._clock())
+
     async def sources(self, guild_id: int | None) -> list[FeedRow]:
         return await feeds_visible_to(self.subs.sessions, guild_id)
 

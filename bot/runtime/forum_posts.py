@@ -56,21 +56,31 @@ class ForumPosts:
         return int(data["id"])
 
     async def find(self, forum: Forum, name: str, taken: Collection[int]) -> int | None:
-        """The post an earlier, unrecorded request made, if Discord has it."""
+        """The post an earlier, unrecorded request made, if Discord has it.
+
+        Active threads first; a retry a day later (the bot was down) finds the post archived,
+        so the forum's newest archived posts are looked at too.
+        """
         me = await self._my_id()
-        route = Route("GET", "/guilds/{guild_id}/threads/active", guild_id=forum.guild_id)
-        data = await self._request(route)
-        found = [
-            int(t["id"])
-            for t in data.get("threads") or []
-            if str(t.get("parent_id")) == str(forum.id)
-            and str(t.get("owner_id")) == str(me)
-            and t.get("name") == name
-            and int(t["id"]) not in taken
-        ]
-        if len(found) > 1:
-            log.warning("several unrecorded forum posts match", extra={"channel_id": forum.id})
-        return min(found) if found else None
+        active = Route("GET", "/guilds/{guild_id}/threads/active", guild_id=forum.guild_id)
+        archived = Route(
+            "GET", "/channels/{channel_id}/threads/archived/public", channel_id=forum.id
+        )
+        for route, params in ((active, None), (archived, {"limit": 100})):
+            data = await self._request(route, params=params)
+            found = [
+                int(t["id"])
+                for t in data.get("threads") or []
+                if str(t.get("parent_id")) == str(forum.id)
+                and str(t.get("owner_id")) == str(me)
+                and t.get("name") == name
+                and int(t["id"]) not in taken
+            ]
+            if len(found) > 1:
+                log.warning("several unrecorded forum posts match", extra={"channel_id": forum.id})
+            if found:
+                return min(found)
+        return None
 
     async def _my_id(self) -> int:
         if self._me is None:

@@ -25,6 +25,7 @@ from tests.fakediscord.mentions import pinged
 POSTS = "POST /channels/{channel_id}/threads"
 MESSAGES = "POST /channels/{channel_id}/messages"
 ACTIVE = "GET /guilds/{guild_id}/threads/active"
+ARCHIVED = "GET /channels/{channel_id}/threads/archived/public"
 
 
 @pytest.fixture
@@ -133,10 +134,12 @@ async def test_realtime_needs_a_text_channel(
     assert await services.brief_service().subs.get(forum.id) is None
 
 
+@pytest.mark.parametrize("archived", [False, True], ids=["active", "archived"])
 async def test_a_post_created_but_never_recorded_is_found_not_repeated(
-    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock
+    bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord, clock: Clock, archived: bool
 ) -> None:
-    """The sender dies while Discord creates the post: the retry adopts that post."""
+    """The sender dies while Discord creates the post: the retry adopts that post (also
+    when the post was archived meanwhile, e.g. the bot was down for a day)."""
     _bot, services = bot
     forum = await _forum(fake_discord, "tech brief")
     await _setup(fake_discord, forum.id)
@@ -156,6 +159,7 @@ async def test_a_post_created_but_never_recorded_is_found_not_repeated(
     async with services.sessions() as s:
         (row,) = (await s.scalars(select(Delivery))).all()
     assert row.thread_id is None and row.post_requested_at is not None and row.progress == 0
+    post.archived = archived
 
     clock.advance(minutes=5)  # the dead sender's lease runs out
     second = Publisher(
@@ -164,6 +168,7 @@ async def test_a_post_created_but_never_recorded_is_found_not_repeated(
     await second.run_once()
     assert len(fake_discord.sent(POSTS)) == 1 and len(_posts(fake_discord, forum)) == 1
     assert len(fake_discord.sent(ACTIVE)) == 1  # looked up once, by the retry
+    assert len(fake_discord.sent(ARCHIVED)) == (1 if archived else 0)
     assert sorted(_card_titles(fake_discord, post)) == sorted(titles)
     async with services.sessions() as s:
         (row,) = (await s.scalars(select(Delivery))).all()

@@ -5,7 +5,8 @@ active threads, as Discord serves them.
 ``applied_tags`` at most 5 and each one of the forum's ``available_tags``, the message
 checked like any other (limits, allowed_mentions); the post's thread and its first message
 share one id. A forum takes no plain messages (``POST /channels/{forum}/messages`` is 400).
-``GET /guilds/{guild}/threads/active`` lists the threads that are not archived.
+``GET /guilds/{guild}/threads/active`` lists the threads that are not archived,
+``GET /channels/{forum}/threads/archived/public`` a forum's archived posts, newest first.
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ def register(api: RestApi) -> None:
         return await _active_threads(api, ctx)
 
     api._add("POST", "/channels/{channel_id}/threads", create_post)
+
+    async def archived_threads(ctx: Ctx) -> web.Response:
+        return await _archived_threads(api, ctx)
+
     api._add("GET", "/guilds/{guild_id}/threads/active", active_threads)
+    api._add("GET", "/channels/{channel_id}/threads/archived/public", archived_threads)
 
 
 def refuse_forum_message(channel: Channel) -> None:
@@ -116,5 +122,25 @@ async def _active_threads(api: RestApi, ctx: Ctx) -> web.Response:
     guild = api.world.guilds.get(int(ctx.params["guild_id"]))
     if guild is None:
         raise DiscordError(404, 10004, "Unknown Guild")
-    threads = [c.payload() for c in guild.channels.values() if c.is_thread]
+    threads = [c.payload() for c in guild.channels.values() if c.is_thread and not c.archived]
     return json_response({"threads": threads, "members": []})
+
+
+async def _archived_threads(api: RestApi, ctx: Ctx) -> web.Response:
+    from .rest import json_response
+
+    guild, channel = api._channel(ctx.int_param("channel_id"))
+    api._require(guild, channel, P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY)
+    limit = int(ctx.query.get("limit", 50))
+    threads = [
+        c
+        for c in guild.channels.values()
+        if c.is_thread and c.archived and c.parent_id == channel.id
+    ]
+    threads.sort(key=lambda c: -c.id)  # newest first, as Discord orders by archive time
+    body = {
+        "threads": [c.payload() for c in threads[:limit]],
+        "members": [],
+        "has_more": len(threads) > limit,
+    }
+    return json_response(body)

@@ -127,6 +127,7 @@ class Channel:
     # Forums: their tags ({"id", "name", ...}); forum posts: the tag ids applied to them.
     available_tags: list[dict[str, Any]] = field(default_factory=list)
     applied_tags: list[str] = field(default_factory=list)
+    archived: bool = False  # threads only
 
     @property
     def is_thread(self) -> bool:
@@ -152,7 +153,7 @@ class Channel:
                 message_count=0,
                 total_message_sent=0,
                 thread_metadata={
-                    "archived": False,
+                    "archived": self.archived,
                     "auto_archive_duration": 1440,
                     "archive_timestamp": iso_now(),
                     "locked": False,

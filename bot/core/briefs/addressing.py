@@ -40,6 +40,13 @@ def is_brief_tag(name: str) -> bool:
     return "".join(ch for ch in name.casefold() if ch not in " -_") == TAG_NAME
 
 
+def with_ping(message: dict[str, Any], role_id: int) -> dict[str, Any]:
+    """A copy of a header message that pings the role, and only it."""
+    text = message.get("content")
+    content = ping_line(role_id) + (f"\n{text}" if text else "")
+    return {**message, "content": content, "allowed_mentions": only_role(role_id)}
+
+
 def addressed(payload: dict[str, Any], *, ping_role_id: int | None, forum: bool) -> dict[str, Any]:
     """A channel's own copy of a rendered delivery payload (the shared one is left alone)."""
     header = payload.get("header")
@@ -47,9 +54,7 @@ def addressed(payload: dict[str, Any], *, ping_role_id: int | None, forum: bool)
         return payload
     out = dict(payload)
     if ping_role_id is not None:
-        text = header.get("content")
-        content = ping_line(ping_role_id) + (f"\n{text}" if text else "")
-        out["header"] = {**header, "content": content, "allowed_mentions": only_role(ping_role_id)}
+        out["header"] = with_ping(header, ping_role_id)
     if forum:
         out["forum"] = True
     return out

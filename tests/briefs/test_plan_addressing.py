@@ -7,6 +7,7 @@ its own ping line and allowed_mentions, and only forum channels are marked as fo
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,7 +36,7 @@ async def test_a_shared_render_is_addressed_per_channel(
     clock.advance(hours=1)
     assert await service.plan_due() == 4
 
-    def payload(channel: int) -> dict[str, object]:
+    def payload(channel: int) -> dict[str, Any]:
         (row,) = rows[channel]
         return row.payload
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.briefs.planning import BriefService
+from bot.core.errors import UserInputError
 from bot.storage.deliveries_repo import DeliveriesRepository
 from bot.storage.subscriptions_repo import SubscriptionsRepository
 from tests.briefs.helpers import Clock, add_feed, add_story, setup_channel
@@ -60,3 +62,24 @@ async def test_a_shared_render_is_addressed_per_channel(
     # Everything else is the one shared render.
     assert all(h["embeds"] == headers[0]["embeds"] for h in headers)
     assert all(p["batches"] == plain["batches"] for p in (pinged, forum, both))
+
+
+async def test_nothing_new_pings_nobody_and_realtime_takes_no_ping(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock(datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
+    service = BriefService(
+        SubscriptionsRepository(sessions),
+        DeliveriesRepository(sessions),
+        clock=clock,
+        post_when_empty=True,
+    )
+    await setup_channel(service, FORUM_PINGED, channel_kind="forum", ping_role_id=ROLE)
+    clock.advance(hours=1)
+    assert await service.plan_due() == 1
+    (row,) = await service.outbox.deliveries_for(FORUM_PINGED)
+    assert row.kind == "notice" and row.payload["forum"] is True
+    assert "allowed_mentions" not in row.payload["header"]
+    assert "<@&" not in str(row.payload["header"].get("content"))
+    with pytest.raises(UserInputError, match="realtime stories ping nobody"):
+        await setup_channel(service, PLAIN, mode="realtime", ping_role_id=ROLE)

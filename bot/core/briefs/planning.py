@@ -143,9 +143,9 @@ def _stamped(d: PlannedDelivery, watermark: int, upto: int) -> PlannedDelivery:
 
 def _addressed(d: PlannedDelivery, sub: Subscription) -> PlannedDelivery:
     """This channel's ping and forum post applied to a rendered (possibly shared) delivery."""
-    payload = addressing.addressed(
-        d.payload, ping_role_id=sub.ping_role_id, forum=sub.channel_kind == "forum"
-    )
+    # Only a brief with stories pings; "nothing new today" is not worth a notification.
+    ping = sub.ping_role_id if d.kind == "brief" else None
+    payload = addressing.addressed(d.payload, ping_role_id=ping, forum=sub.channel_kind == "forum")
     return d if payload is d.payload else replace(d, payload=payload)
 
 
@@ -211,6 +211,11 @@ class BriefService:
             raise UserInputError("Mode must be `brief` (daily) or `realtime`.")
         if channel_kind not in addressing.KINDS:
             raise UserInputError("Briefs go to a text or a forum channel.")
+        if ping_role_id is not None and mode == "realtime":
+            raise UserInputError(
+                "A role ping goes with a brief's header; realtime stories ping nobody. "
+                "Leave `ping` out, or use the daily brief."
+            )
         if channel_kind == "forum" and mode == "realtime":
             raise UserInputError(
                 "A forum channel gets a daily brief as one post; realtime posting needs a "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeAlias
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -13,6 +13,7 @@ from bot.core.briefs import WEEKDAYS, cadence_text, render
 from bot.core.briefs.planning import BriefService, suggest_timezones
 from bot.core.errors import UserInputError
 from bot.runtime.client import TechbriefBot
+from cogs.channels import BriefChannel
 from cogs.common import (
     ConfirmView,
     can_thread,
@@ -25,10 +26,24 @@ from cogs.common import (
 
 log = logging.getLogger(__name__)
 
-TextChannel: TypeAlias = discord.TextChannel
+
+def ping_problem(
+    role: discord.Role, channel: discord.abc.GuildChannel, me: discord.Member | None
+) -> str | None:
+    """Why the bot could not ping `role` in `channel` (None when it can)."""
+    if role.is_default():
+        return "`@everyone` is not a role I ping; pick a role people can join."
+    if role.mentionable or me is None or channel.permissions_for(me).mention_everyone:
+        return None
+    return (
+        f"I can't ping {role.mention}: it is not mentionable and I don't have **Mention "
+        f"@everyone, @here, and All Roles** in {channel.mention}. Turn on *Allow anyone to "
+        "@mention this role* in the role's settings (or give me that permission there), "
+        "then run this again. Nothing was changed."
+    )
 
 
-def _channel_id(interaction: discord.Interaction[Any], channel: TextChannel | None) -> int:
+def _channel_id(interaction: discord.Interaction[Any], channel: BriefChannel | None) -> int:
     if channel is not None:
         return channel.id
     if interaction.channel_id is None:
@@ -54,13 +69,14 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         name="setup", description="Post the brief in a channel: when, how often, which sources"
     )
     @app_commands.describe(
-        channel="Where the brief is posted",
+        channel="Where the brief is posted: a text channel, or a forum (a new post per brief)",
         time="Daily time as HH:MM (24-hour), e.g. 09:00",
         timezone="Your time zone, e.g. Europe/Berlin (start typing to search)",
         mode="Daily brief (default) or each story as it arrives",
         sources="Optional: only these source keys, comma-separated (see /sources)",
         every="How often the brief comes: every day (default), on weekdays, or once a week",
         day="For a weekly brief: the day it comes (default Monday)",
+        ping="Optional: a role the brief mentions (kept until /brief unping)",
     )
     @app_commands.choices(
         mode=[
@@ -77,23 +93,31 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     async def setup(
         self,
         interaction: discord.Interaction[TechbriefBot],
-        channel: TextChannel,
+        channel: BriefChannel,
         time: str,
         timezone: str,
         mode: str = "brief",
         sources: str | None = None,
         every: str = "daily",
         day: str | None = None,
+        ping: discord.Role | None = None,
     ) -> None:
         guild = interaction.guild
         me = guild.me if guild else None
+        forum = isinstance(channel, discord.ForumChannel)
         missing = check_postable(channel, me)
+        if forum and me is not None and not channel.permissions_for(me).send_messages_in_threads:
+            missing.append("Send Messages in Threads")
         if missing:
             await reply(
                 interaction,
                 f"I can't post in {channel.mention}: I need "
                 f"**{', '.join(missing)}** there. Fix that and run this again.",
             )
+            return
+        problem = ping_problem(ping, channel, me) if ping is not None else None
+        if problem:
+            await reply(interaction, problem)
             return
         keys = [
             k.strip().lower() for k in (sources or "").replace(" ", ",").split(",") if k.strip()
@@ -113,6 +137,8 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             by=interaction.user.id,
             every=every,
             day=day,
+            ping_role_id=ping.id if ping is not None else None,
+            channel_kind="forum" if forum else "text",
         )
         cadence = cadence_text(sub.every, sub.weekday)
         when = (
@@ -132,7 +158,11 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             "New stories from now on are included (no backlog flood); "
             "`/brief now` shows what is waiting.",
         ]
-        if not can_thread(channel, me):
+        if sub.ping_role_id is not None:
+            lines.append(f"Each brief pings <@&{sub.ping_role_id}> (`/brief unping` stops it).")
+        if forum:
+            lines.append("Each brief is a new post in the forum, its stories as replies.")
+        elif not can_thread(channel, me):
             lines.append(
                 "Note: I can't create threads there, so stories follow the header as "
                 "messages in the channel."
@@ -144,6 +174,19 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         self, _interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=n, value=n) for n in suggest_timezones(current, 25)]
+
+    @app_commands.command(name="unping", description="Stop a channel's brief mentioning a role")
+    @app_commands.describe(channel="The configured channel (default: this one)")
+    async def unping(
+        self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
+    ) -> None:
+        await defer(interaction)
+        channel_id = _channel_id(interaction, channel)
+        role_id = await self.service.unping(channel_id)
+        if role_id is None:
+            await reply(interaction, f"Briefs in <#{channel_id}> ping nobody already.")
+            return
+        await reply(interaction, f"Briefs in <#{channel_id}> no longer ping <@&{role_id}>.")
 
     @app_commands.command(name="status", description="Channels, next brief times, waiting stories")
     async def status(self, interaction: discord.Interaction[TechbriefBot]) -> None:
@@ -157,7 +200,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     @app_commands.command(name="now", description="Preview what the next brief would contain")
     @app_commands.describe(channel="The configured channel (default: this one)")
     async def now(
-        self, interaction: discord.Interaction[TechbriefBot], channel: TextChannel | None = None
+        self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
         await defer(interaction)
         channel_id = _channel_id(interaction, channel)
@@ -172,7 +215,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     @app_commands.command(name="send", description="Deliver the pending brief now")
     @app_commands.describe(channel="The configured channel (default: this one)")
     async def send(
-        self, interaction: discord.Interaction[TechbriefBot], channel: TextChannel | None = None
+        self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
         await defer(interaction)
         channel_id = _channel_id(interaction, channel)
@@ -190,7 +233,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     @app_commands.command(name="stop", description="Stop posting briefs in a channel")
     @app_commands.describe(channel="The configured channel (default: this one)")
     async def stop(
-        self, interaction: discord.Interaction[TechbriefBot], channel: TextChannel | None = None
+        self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
         channel_id = _channel_id(interaction, channel)
         await self.service.require(channel_id)
@@ -230,7 +273,7 @@ class FilterGroup(
         interaction: discord.Interaction[TechbriefBot],
         kind: str,
         keyword: str | None,
-        channel: TextChannel | None,
+        channel: BriefChannel | None,
     ) -> None:
         await defer(interaction)
         channel_id = _channel_id(interaction, channel)
@@ -251,7 +294,7 @@ class FilterGroup(
         self,
         interaction: discord.Interaction[TechbriefBot],
         keyword: str,
-        channel: TextChannel | None = None,
+        channel: BriefChannel | None = None,
     ) -> None:
         await self._set(interaction, "include", keyword, channel)
 
@@ -264,14 +307,14 @@ class FilterGroup(
         self,
         interaction: discord.Interaction[TechbriefBot],
         keyword: str,
-        channel: TextChannel | None = None,
+        channel: BriefChannel | None = None,
     ) -> None:
         await self._set(interaction, "exclude", keyword, channel)
 
     @app_commands.command(name="clear", description="Remove every keyword filter of a channel")
     @app_commands.describe(channel="The configured channel (default: this one)")
     async def clear(
-        self, interaction: discord.Interaction[TechbriefBot], channel: TextChannel | None = None
+        self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
         await self._set(interaction, "include", None, channel)
 
@@ -302,6 +345,11 @@ class Briefs(commands.Cog):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         removed = await self.service.guild_left(guild.id)
         log.info("left guild", extra={"guild": guild.id, "subscriptions_removed": removed})
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        if cleared := await self.service.role_deleted(role.id):
+            log.info("pinged role deleted", extra={"role": role.id, "channels": cleared})
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

@@ -16,10 +16,11 @@ from discord import app_commands
 from bot.core.briefs import render
 from bot.core.ingest.feed_service import FeedService
 from bot.runtime.client import TechbriefBot
+from cogs.channels import BriefChannel
 from cogs.common import defer, guild_id_of, reply, require_manage_server
 from cogs.paginator import Page, Paginator
 
-TextChannel: TypeAlias = discord.TextChannel
+TextChannel: TypeAlias = BriefChannel  # text, announcement or forum channels
 
 
 @app_commands.default_permissions(manage_guild=True)

@@ -11,11 +11,12 @@ from discord.ext import commands
 from bot.core.briefs import render
 from bot.core.briefs.planning import BriefService
 from bot.runtime.client import TechbriefBot
+from cogs.channels import BriefChannel
 from cogs.common import defer, guild_id_of, reply, require_manage_server
 from cogs.paginator import Page, Paginator
 
 PER_PAGE = 10
-TextChannel: TypeAlias = discord.TextChannel
+TextChannel: TypeAlias = BriefChannel  # text, announcement or forum channels
 
 
 class Sources(commands.Cog):

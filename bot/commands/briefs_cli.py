@@ -118,10 +118,12 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
         await _summarize_first(services)
         briefs = services.brief_service()
         now = services.clock()
+        ping = None
         if args.channel is not None:
             sub = await briefs.require(args.channel)
             brief = await briefs.preview(args.channel)
             tz = sub.timezone
+            ping = sub.ping_role_id
         else:
             stories = await recent_stories(
                 services.sessions, since=now - parse_span(args.since), source_keys=args.source or ()
@@ -136,6 +138,10 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
         from bot.core.summarize import digest_formatter
 
         messages = brief_messages(brief, tz, digest_formatter)
+        if ping is not None and not brief.is_empty():
+            from bot.core.briefs.addressing import with_ping
+
+            messages[0] = with_ping(messages[0], ping)  # the channel's header pings its role
     if args.json:
         for message in messages:
             sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")

@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from bot.core.briefs.render import MessageSpec
+from bot.runtime.forum_posts import ForumPosts
 from bot.runtime.metrics import Metrics
 from bot.runtime.pacer import RatePacer
 from bot.storage.deliveries_repo import DeliveriesRepository
@@ -48,6 +49,17 @@ class LeaseLost(Exception):
 
 class ChannelGone(Exception):
     """403/404 on the channel itself: the subscription must pause."""
+
+
+class PostGone(Exception):
+    """A brief's forum post went away mid-delivery: the rest has nowhere to go."""
+
+
+def mentions_of(spec: MessageSpec) -> dict[str, Any]:
+    """Nobody, unless planning allowed one role for this message (a brief's ping line)."""
+    allowed = spec.allowed_mentions or {}
+    roles = [str(int(r)) for r in allowed.get("roles") or []][:1]
+    return {"parse": [], "roles": roles} if roles else NO_MENTIONS
 
 
 class Publisher:
@@ -77,6 +89,7 @@ class Publisher:
         self._lease = timedelta(seconds=lease_seconds)
         self._inflight: set[asyncio.Task[int]] = set()
         self._stopping = False
+        self._forums = ForumPosts(self._request)
 
     async def run_once(self, limit: int = 100_000) -> int:
         """Send what is due now; returns how many deliveries were attempted.
@@ -154,7 +167,7 @@ class Publisher:
             "components": list(spec.components),
             "nonce": nonce,
             "enforce_nonce": True,
-            "allowed_mentions": NO_MENTIONS,
+            "allowed_mentions": mentions_of(spec),
         }
         if spec.content:
             payload["content"] = spec.content
@@ -192,10 +205,15 @@ class Publisher:
             specs.append(("header", MessageSpec.from_dict(payload["header"])))
         specs += [("batch", MessageSpec.from_dict(b)) for b in payload.get("batches", [])]
         thread_id = row.thread_id
-        wants_thread = bool(payload.get("thread_name")) and len(specs) > 1
+        forum = bool(payload.get("forum")) and bool(specs) and specs[0][0] == "header"
+        wants_thread = not forum and bool(payload.get("thread_name")) and len(specs) > 1
         try:
             for index, (kind, spec) in enumerate(specs):
                 if index < row.progress:
+                    continue
+                if forum and kind == "header":
+                    thread_id = await self._forum_post(row, spec)
+                    self._metrics.messages_sent.labels(kind=row.kind).inc()
                     continue
                 if kind == "batch" and wants_thread and thread_id is None and row.message_ids:
                     # Resuming after the header went out: start (or find) its thread first.
@@ -204,6 +222,8 @@ class Publisher:
                 try:
                     message_id = await self._send(target, spec, nonce_for(row.id, index))
                 except (discord.Forbidden, discord.NotFound) as exc:
+                    if forum:
+                        raise PostGone(_reason(exc)) from exc
                     if target != row.channel_id:
                         # The thread went away: the rest of the brief goes to the channel.
                         thread_id = None
@@ -221,6 +241,12 @@ class Publisher:
                     thread_id = await self._start_thread(row, message_id)
         except ChannelGone as exc:
             await self._pause(row, str(exc))
+            return
+        except PostGone as exc:
+            # Someone deleted or locked the post: the stories cannot follow it anywhere.
+            await self._repo.finish(
+                row.id, "dead", self._clock(), f"forum post gone: {exc}", owner=self._lease_of(row)
+            )
             return
         except discord.DiscordServerError as exc:
             await self._later(row, f"Discord error {exc.status}")
@@ -263,6 +289,38 @@ class Publisher:
         if thread_id is not None:
             await self._progress(row, row.progress, None, thread_id)
         return thread_id
+
+    async def _forum_post(self, row: Delivery, header: MessageSpec) -> int:
+        """Create the brief's forum post once (or find the one a crashed attempt made) and
+        record it as the delivery's thread; returns the post's id."""
+        try:
+            forum = await self._forums.forum(row.channel_id)
+            name = str(row.payload.get("post_name") or row.payload.get("thread_name") or "")
+            found = None
+            if row.post_requested_at is not None:
+                taken = await self._repo.threads_in_use(row.channel_id)
+                found = await self._forums.find(forum, name, taken)
+            if found is None:
+                if not await self._repo.mark_post_requested(
+                    row.id, owner=self._lease_of(row), now=self._clock()
+                ):
+                    raise LeaseLost(row.id)
+                message: dict[str, Any] = {
+                    "embeds": list(header.embeds),
+                    "components": list(header.components),
+                    "allowed_mentions": mentions_of(header),
+                }
+                if header.content:
+                    message["content"] = header.content
+                found = await self._forums.create(forum, name, message)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise ChannelGone(_reason(exc)) from exc
+        # A forum post's first message shares the post's id.
+        await self._progress(row, 1, found, found)
+        row.progress = 1
+        row.message_ids = [*row.message_ids, str(found)]
+        row.thread_id = found
+        return found
 
     @staticmethod
     def _lease_of(row: Delivery) -> str:

@@ -279,6 +279,26 @@ class DeliveriesRepository:
                 row.thread_id = thread_id
             return True
 
+    async def mark_post_requested(self, delivery_id: int, *, owner: str, now: datetime) -> bool:
+        """Record that a forum post is about to be created (before the request goes out), so
+        a retry after a crash knows to look for it; False when the lease was lost."""
+        async with self.sessions.begin() as s:
+            row = await self._owned(s, delivery_id, owner)
+            if row is None:
+                return False
+            row.post_requested_at = now
+            return True
+
+    async def threads_in_use(self, channel_id: int) -> set[int]:
+        """Threads (forum posts) other deliveries to this channel already recorded."""
+        async with self.sessions() as s:
+            rows = await s.execute(
+                select(Delivery.thread_id).where(
+                    Delivery.channel_id == channel_id, Delivery.thread_id.is_not(None)
+                )
+            )
+            return {int(t) for t in rows.scalars() if t is not None}
+
     async def finish(
         self,
         delivery_id: int,

@@ -229,6 +229,9 @@ class Subscription(Base):
     # daily | weekdays | weekly; weekday (0 = Monday) only for weekly (migration 0007)
     every: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
     weekday: Mapped[int | None] = mapped_column(SmallInteger)
+    # The role a brief's header mentions (None: nobody); text | forum (migration 0010)
+    ping_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel_kind: Mapped[str] = mapped_column(String(8), default="text", server_default="text")
     all_sources: Mapped[bool] = mapped_column(Boolean, default=True)
     watermark: Mapped[int] = mapped_column(BigInteger, default=0)
     next_brief_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -286,6 +289,8 @@ class Delivery(Base):
     progress: Mapped[int] = mapped_column(Integer, default=0)  # messages already sent
     message_ids: Mapped[list[str]] = mapped_column(default=list)
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A forum post was asked for at this time; with no thread_id yet, a retry looks it up.
+    post_requested_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -110,8 +110,13 @@ class SubscriptionsRepository:
         now: datetime,
         every: str = "daily",
         weekday: int | None = None,
+        ping_role_id: int | None = None,
+        channel_kind: str = "text",
     ) -> tuple[Subscription, bool]:
-        """Create or reconfigure a channel. A new channel starts at the current watermark."""
+        """Create or reconfigure a channel. A new channel starts at the current watermark.
+
+        A ping role given is set; None keeps the one the channel has (`set_ping` clears it).
+        """
         async with self.sessions.begin() as s:
             sub = (
                 await s.execute(select(Subscription).where(Subscription.channel_id == channel_id))
@@ -132,6 +137,9 @@ class SubscriptionsRepository:
             sub.brief_time = brief_time
             sub.every = every
             sub.weekday = weekday
+            sub.channel_kind = channel_kind
+            if ping_role_id is not None:
+                sub.ping_role_id = ping_role_id
             sub.next_brief_at = next_brief_at
             if sub.paused_reason is not None:
                 await self._requeue_paused(s, channel_id, now)
@@ -145,6 +153,26 @@ class SubscriptionsRepository:
                 sub.all_sources = True
             await s.flush()
             return sub, created
+
+    async def set_ping(self, channel_id: int, role_id: int | None, now: datetime) -> bool:
+        """Set or clear (None) the role a channel's briefs mention; False if no such channel."""
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                update(Subscription)
+                .where(Subscription.channel_id == channel_id)
+                .values(ping_role_id=role_id, updated_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def role_deleted(self, role_id: int, now: datetime) -> int:
+        """A deleted role pings nobody: clear it wherever it was set; returns channels."""
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                update(Subscription)
+                .where(Subscription.ping_role_id == role_id)
+                .values(ping_role_id=None, updated_at=now)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def remove(self, channel_id: int) -> bool:
         return await self.channel_deleted(channel_id)

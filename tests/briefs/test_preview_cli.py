@@ -24,6 +24,7 @@ from tests.e2e.process import child_env, run_cli
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
 CHANNEL = 7001
+ROLE = 7002  # the channel's brief pings this role: the preview shows the same ping line
 PROSE = (
     "Our platform team rebuilt the delivery pipeline that sends every brief. "
     "The old design wrote one row per channel and committed each one on its own. "
@@ -51,7 +52,7 @@ async def test_preview_json_is_what_the_publisher_posts(tmp_path: Path) -> None:
             per_source_cap=5,
             digest_formatter=digest_formatter,
         )
-        await setup_channel(service, channel=CHANNEL)
+        await setup_channel(service, channel=CHANNEL, ping_role_id=ROLE)
         feed = await add_feed(sessions, "localblog")
         for n in range(3):
             await add_story(
@@ -76,6 +77,8 @@ async def test_preview_json_is_what_the_publisher_posts(tmp_path: Path) -> None:
         cards = [e for m in messages[1:] for e in m["embeds"]]
         assert len(cards) == 3
         assert all("**Takeaway:**" in card["description"] for card in cards), cards
-        assert all(m.get("allowed_mentions", {"parse": []}) == {"parse": []} for m in messages)
+        assert messages[0]["content"] == f"<@&{ROLE}>"
+        assert messages[0]["allowed_mentions"] == {"parse": [], "roles": [str(ROLE)]}
+        assert all(m.get("allowed_mentions", {"parse": []}) == {"parse": []} for m in messages[1:])
     finally:
         await engine.dispose()

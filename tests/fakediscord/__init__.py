@@ -69,7 +69,9 @@ Modules: server (FakeDiscord), rest (routes, pipeline), gateway (websocket), rat
 faults, limits (Discord's length/count rules), openapi (schema check), recorder (what
 was sent, violations), builders (interaction payloads), modals (forms), state (guilds, channels,
 permissions), interactions (callback bookkeeping), discordpy (pointing discord.py),
-fixtures (pytest fixture).
+fixtures (pytest fixture), forums (forum channels and posts: ``add_forum(guild, name,
+tags)``, ``tag_names``), mentions (who a message pings by Discord's rules: ``pinged(payload)``;
+roles have ``mentionable``).
 """
 
 from __future__ import annotations

@@ -157,7 +157,23 @@ def slash_data(
         # Discord sends the full channel for channel options; discord.py needs it to give
         # the command a real channel object instead of a bare Object.
         data["resolved"] = {"channels": resolved}
+    roles = _resolved_roles(world, data["options"])
+    if roles:
+        data.setdefault("resolved", {})["roles"] = roles
     return data
+
+
+def _resolved_roles(world: World, options: list[dict[str, Any]]) -> dict[str, Any]:
+    """Role options come with the role itself (discord.py builds a Role from it)."""
+    found: dict[str, Any] = {}
+    for option in options:
+        if option.get("type") == ROLE:
+            for guild in world.guilds.values():
+                role = guild.roles.get(int(option["value"]))
+                if role is not None:
+                    found[str(role.id)] = role.payload()
+        found.update(_resolved_roles(world, option.get("options") or []))
+    return found
 
 
 def _resolved_channels(world: World, options: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,11 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from . import forums, limits
 from . import interactions as I
-from . import limits
 from . import permissions as P
 from .faults import MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_CHANNEL, Faults
 from .gateway import GUILD_MESSAGES_INTENT, Gateway
+from .mentions import allowed_mentions_problems, apply_mentions
 from .modals import MAY_OPEN_MODAL
 from .openapi import OpenAPIValidator
 from .ratelimit import RateLimiter
@@ -122,6 +123,7 @@ class RestApi:
         r("PATCH", "/channels/{channel_id}/messages/{message_id}", self.edit_message)
         r("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message)
         r("POST", "/channels/{channel_id}/messages/{message_id}/threads", self.start_thread)
+        forums.register(self)
         cb = "/interactions/{interaction_id}/{interaction_token}/callback"
         r("POST", cb, self.interaction_callback, auth=False)
         orig = "/webhooks/{webhook_id}/{webhook_token}/messages/@original"
@@ -319,6 +321,8 @@ class RestApi:
             problems += limits.check_message(
                 body, allow_ephemeral=template.startswith("/webhooks/")
             )
+            if isinstance(body, dict):
+                problems += allowed_mentions_problems(body.get("allowed_mentions"))
         if self.openapi is not None and body is not None:
             problems += self.openapi.check(method, template, body)
         return problems
@@ -562,6 +566,7 @@ class RestApi:
 
     async def create_message(self, ctx: Ctx) -> web.Response:
         guild, channel = self._channel(ctx.int_param("channel_id"))
+        forums.refuse_forum_message(channel)
         needed = P.SEND_MESSAGES_IN_THREADS if channel.is_thread else P.SEND_MESSAGES
         if ctx.files:
             needed |= P.ATTACH_FILES
@@ -588,6 +593,7 @@ class RestApi:
                     ctx.record.deduplicated = True
                     return json_response(original.payload)
         payload = self._build_message(channel.id, guild.id, body, ctx.files)
+        apply_mentions(self.world, guild, channel, body, payload)
         self._store(payload, ctx.files)
         if nonce is not None:
             self._nonces[(channel.id, str(nonce))] = (now, int(payload["id"]))

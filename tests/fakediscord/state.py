@@ -38,6 +38,7 @@ GUILD_CATEGORY = 4
 GUILD_NEWS = 5
 PUBLIC_THREAD = 11
 PRIVATE_THREAD = 12
+GUILD_FORUM = 15
 THREAD_TYPES = frozenset({10, PUBLIC_THREAD, PRIVATE_THREAD})
 
 
@@ -67,6 +68,7 @@ class Role:
     permissions: int
     position: int = 1
     managed: bool = False
+    mentionable: bool = False
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -78,7 +80,7 @@ class Role:
             "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
             "hoist": False,
             "managed": self.managed,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "icon": None,
             "unicode_emoji": None,
             "flags": 0,
@@ -122,6 +124,10 @@ class Channel:
     overwrites: list[Overwrite] = field(default_factory=list)
     owner_id: int | None = None  # threads only
     topic: str | None = None
+    # Forums: their tags ({"id", "name", ...}); forum posts: the tag ids applied to them.
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    applied_tags: list[str] = field(default_factory=list)
+    archived: bool = False  # threads only
 
     @property
     def is_thread(self) -> bool:
@@ -147,15 +153,18 @@ class Channel:
                 message_count=0,
                 total_message_sent=0,
                 thread_metadata={
-                    "archived": False,
+                    "archived": self.archived,
                     "auto_archive_duration": 1440,
                     "archive_timestamp": iso_now(),
                     "locked": False,
                 },
+                applied_tags=list(self.applied_tags),
             )
         else:
             data["permission_overwrites"] = [o.payload() for o in self.overwrites]
             data["topic"] = self.topic
+        if self.type == GUILD_FORUM:
+            data.update(available_tags=self.available_tags, default_forum_layout=0)
         return data
 
 

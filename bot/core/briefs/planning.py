@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.core.briefs import render
+from bot.core.briefs import addressing, render
 from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief, matches
 from bot.core.briefs.safetext import safe_line
 from bot.core.briefs.schedule import EVERY, WEEKDAYS, cadence_text, local_day, next_brief_at
@@ -111,6 +111,7 @@ class ChannelStatus:
     waiting: int
     paused_reason: str | None
     cadence: str = "daily"  # "daily", "on weekdays", "every Monday"
+    reach: str | None = None  # the role pinged, forum posts (None: plain channel, no ping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,14 @@ def _stamped(d: PlannedDelivery, watermark: int, upto: int) -> PlannedDelivery:
     if d.kind != "brief" or (d.story_from, d.story_to) == (watermark, upto):
         return d
     return replace(d, dedupe_key=f"brief:{watermark}-{upto}", story_from=watermark, story_to=upto)
+
+
+def _addressed(d: PlannedDelivery, sub: Subscription) -> PlannedDelivery:
+    """This channel's ping and forum post applied to a rendered (possibly shared) delivery."""
+    # Only a brief with stories pings; "nothing new today" is not worth a notification.
+    ping = sub.ping_role_id if d.kind == "brief" else None
+    payload = addressing.addressed(d.payload, ping_role_id=ping, forum=sub.channel_kind == "forum")
+    return d if payload is d.payload else replace(d, payload=payload)
 
 
 @dataclass
@@ -197,11 +206,27 @@ class BriefService:
         by: int | None,
         every: str = "daily",
         day: str | None = None,
+        ping_role_id: int | None = None,
+        channel_kind: str = "text",
     ) -> tuple[Subscription, bool]:
+        """Create or change a channel's brief; a ping role given is set, None keeps the
+        channel's (`unping` clears it)."""
         hhmm = parse_time(time_text)
         check_timezone(timezone)
         if mode not in MODES:
             raise UserInputError("Mode must be `brief` (daily) or `realtime`.")
+        if channel_kind not in addressing.KINDS:
+            raise UserInputError("Briefs go to a text or a forum channel.")
+        if ping_role_id is not None and mode == "realtime":
+            raise UserInputError(
+                "A role ping goes with a brief's header; realtime stories ping nobody. "
+                "Leave `ping` out, or use the daily brief."
+            )
+        if channel_kind == "forum" and mode == "realtime":
+            raise UserInputError(
+                "A forum channel gets a daily brief as one post; realtime posting needs a "
+                "text channel."
+            )
         weekday = check_cadence(every, day)
         feed_ids = None
         if source_keys:
@@ -224,7 +249,19 @@ class BriefService:
             now=now,
             every=every,
             weekday=weekday,
+            ping_role_id=ping_role_id,
+            channel_kind=channel_kind,
         )
+
+    async def unping(self, channel_id: int) -> int | None:
+        """Stop a channel's briefs mentioning a role; returns the role it mentioned."""
+        sub = await self.require(channel_id)
+        await self.subs.set_ping(channel_id, None, self._clock())
+        return sub.ping_role_id
+
+    async def role_deleted(self, role_id: int) -> int:
+        """The role was deleted in Discord: channels that pinged it ping nobody now."""
+        return await self.subs.role_deleted(role_id, self._clock())
 
     async def sources(self, guild_id: int | None) -> list[FeedRow]:
         return await feeds_visible_to(self.subs.sessions, guild_id)
@@ -316,6 +353,7 @@ class BriefService:
                     waiting=await self.subs.count_pending(sub),
                     paused_reason=sub.paused_reason,
                     cadence=cadence_text(sub.every, sub.weekday),
+                    reach=addressing.status_line(sub.ping_role_id, sub.channel_kind),
                 )
             )
         return out
@@ -491,7 +529,9 @@ class BriefService:
             memo.rendered[shape] = self._deliveries(
                 sub, stories, now, new_watermark, scheduled=scheduled
             )
-        deliveries = [_stamped(d, sub.watermark, new_watermark) for d in memo.rendered[shape]]
+        deliveries = [
+            _addressed(_stamped(d, sub.watermark, new_watermark), sub) for d in memo.rendered[shape]
+        ]
         if not deliveries and new_watermark == sub.watermark and next_at is None:
             return None
         return PlanCommit(
@@ -542,7 +582,11 @@ class BriefService:
                 PlannedDelivery(
                     dedupe_key=f"empty:{local_day(now, tz).isoformat()}",
                     kind="notice",
-                    payload={"header": spec.to_dict(), "story_ids": []},
+                    payload={
+                        "header": spec.to_dict(),
+                        "post_name": addressing.post_name(now, tz),
+                        "story_ids": [],
+                    },
                 )
             ]
         header = render.brief_header(brief, tz)
@@ -554,6 +598,7 @@ class BriefService:
                 payload={
                     "header": header.to_dict(),
                     "thread_name": render.thread_name(brief, tz),
+                    "post_name": addressing.post_name(brief.local_date, tz),
                     "batches": [b.to_dict() for b in batches],
                     "story_ids": [s.id for s in brief.shown],
                 },

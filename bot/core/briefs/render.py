@@ -35,14 +35,19 @@ class MessageSpec:
     embeds: tuple[dict[str, Any], ...] = ()
     components: tuple[dict[str, Any], ...] = ()
     story_ids: tuple[int, ...] = field(default=())
+    # None: nobody (the publisher's default); set only by briefs.addressing for a role ping.
+    allowed_mentions: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "content": self.content,
             "embeds": list(self.embeds),
             "components": list(self.components),
             "story_ids": list(self.story_ids),
         }
+        if self.allowed_mentions is not None:
+            data["allowed_mentions"] = self.allowed_mentions
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MessageSpec:
@@ -51,6 +56,7 @@ class MessageSpec:
             embeds=tuple(data.get("embeds", ())),
             components=tuple(data.get("components", ())),
             story_ids=tuple(data.get("story_ids", ())),
+            allowed_mentions=data.get("allowed_mentions"),
         )
 
 
@@ -296,6 +302,8 @@ def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime)
             f"**Sources:** {st.truncate(', '.join(s.sources) or 'none', 300)}",
             f"**Stories waiting:** {s.waiting}",
         ]
+        if getattr(s, "reach", None):
+            lines.append(s.reach)
         if s.include or s.exclude:
             inc = ", ".join(s.include) or "—"
             exc = ", ".join(s.exclude) or "—"

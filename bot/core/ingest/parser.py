@@ -284,14 +284,15 @@ def parse_and_normalize(
     return ParseOutcome(feed=feed, stories=stories, search=search, unusable_key_kinds=kinds)
 
 
-def _exit_with_parent(poll_seconds: float = 1.0) -> None:
+def _exit_with_parent(parent: int, poll_seconds: float = 1.0) -> None:
     """A worker ends itself once the process that started it is gone.
 
     ProcessPoolExecutor workers do not notice a parent killed with SIGKILL (or OOM): they
     would linger as orphans, holding memory and the parent's stdout/stderr. A daemon thread
-    watching the parent pid is portable and costs nothing while the parent lives.
+    watching the parent pid is portable and costs nothing while the parent lives. The pid
+    comes from the parent itself: a worker still starting when its parent was killed would
+    otherwise read its new parent (init) and wait for it forever.
     """
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -301,9 +302,10 @@ def _exit_with_parent(poll_seconds: float = 1.0) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _warm_up() -> None:
+def _warm_up(parent: int | None = None) -> None:
     """Imported modules are paid for once per worker, not on the first real feed."""
-    _exit_with_parent()
+    if parent is not None:
+        _exit_with_parent(parent)
     parse_feed(
         b'<rss version="2.0"><channel><title>w</title><item><title>w</title></item>'
         b"</channel></rss>",
@@ -334,7 +336,10 @@ class ParserPool:
             # a SIGKILLed parent, and so would its workers (see _exit_with_parent).
             context = multiprocessing.get_context(self._start_method)
             self._executor = ProcessPoolExecutor(
-                max_workers=self._max_workers, mp_context=context, initializer=_warm_up
+                max_workers=self._max_workers,
+                mp_context=context,
+                initializer=_warm_up,
+                initargs=(os.getpid(),),
             )
         return self._executor
 

@@ -63,7 +63,8 @@ def story_id_of(value: str) -> int:
         return int(text)
     shown = rp.plain_label(value, 80, fallback="")
     raise UserInputError(
-        f"“{shown}” is not a story: start typing its title and pick it from the suggestions."
+        "“{shown}” is not a story: start typing its title and pick it from the suggestions.",
+        shown=shown,
     )
 
 

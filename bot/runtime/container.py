@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.bookmarks.service import BookmarkService
 from bot.core.briefs.planning import BriefService
+from bot.core.i18n import Localizer
 from bot.core.ingest import Fetcher, load_catalog
 from bot.core.ingest.feed_service import FeedService
 from bot.core.ingest.refresher import Refresher
@@ -60,6 +61,8 @@ class Services:
     metrics: Metrics
     catalog: list[CatalogFeed]
     clock: Callable[[], datetime] = utc_now
+    # Catalogs read once per process; every reply and brief picks its language from it.
+    localizer: Localizer = field(default_factory=Localizer)
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     briefs: BriefService | None = None

@@ -39,10 +39,12 @@ PLAN_LIMIT = 1000  # stories per plan; a channel further behind catches up over 
 def parse_time(text: str) -> tuple[int, int]:
     parts = text.strip().replace(".", ":").split(":")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise UserInputError(f"`{text[:20]}` is not a time: use HH:MM in 24-hour form, e.g. 09:00.")
+        raise UserInputError(
+            "`{text}` is not a time: use HH:MM in 24-hour form, e.g. 09:00.", text=text[:20]
+        )
     hour, minute = int(parts[0]), int(parts[1])
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise UserInputError(f"`{text[:20]}` is not a time of day: use 00:00 to 23:59.")
+        raise UserInputError("`{text}` is not a time of day: use 00:00 to 23:59.", text=text[:20])
     return hour, minute
 
 
@@ -52,7 +54,9 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         hint = ", ".join(suggest_timezones(name, 3)) or "Europe/Berlin, Asia/Seoul, UTC"
         raise UserInputError(
-            f"`{name[:60]}` is not a time zone I know. Pick one from the list, e.g. {hint}."
+            "`{name}` is not a time zone I know. Pick one from the list, e.g. {hint}.",
+            name=name[:60],
+            hint=hint,
         ) from None
     return name
 
@@ -68,7 +72,9 @@ def check_cadence(every: str, day: str | None) -> int | None:
         return None
     name = (day or "monday").strip().lower()
     if name not in WEEKDAYS:
-        raise UserInputError(f"`{safe_line(day or '', 20)}` is not a day: use monday … sunday.")
+        raise UserInputError(
+            "`{day}` is not a day: use monday … sunday.", day=safe_line(day or "", 20)
+        )
     return WEEKDAYS.index(name)
 
 
@@ -228,7 +234,8 @@ class BriefService:
         unknown = [k for k in keys if k not in known]
         if unknown:
             raise UserInputError(
-                f"Unknown source(s): {', '.join(unknown[:5])}. `/sources` lists them all."
+                "Unknown source(s): {keys}. `/sources` lists them all.",
+                keys=", ".join(unknown[:5]),
             )
         return [known[k] for k in keys]
 
@@ -274,7 +281,7 @@ class BriefService:
         if keyword is not None:
             keyword = " ".join(keyword.split())
             if not keyword or len(keyword) > MAX_KEYWORD:
-                raise UserInputError(f"A keyword must be 1 to {MAX_KEYWORD} characters.")
+                raise UserInputError("A keyword must be 1 to {max} characters.", max=MAX_KEYWORD)
         await self.subs.set_filter(channel_id, kind, keyword)
         sub = await self.require(channel_id)
         waiting = await self.subs.pending_stories(sub)

@@ -32,7 +32,7 @@ translations: | $(BIN)/python
 # ones fuzzy: translate them, then `make translations`). tests/i18n names what is missing.
 i18n: $(STAMP)
 	$(BIN)/python -m bot.runtime.i18n_extract --output $(POT)
-	$(BIN)/pybabel update --no-wrap -i $(POT) -d $(LOCALES) -D techbrief
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i $(POT) -d $(LOCALES) -D techbrief
 	@$(MAKE) --no-print-directory translations
 
 run: $(STAMP)

@@ -195,6 +195,7 @@ def install_briefs(services: Services) -> None:
         per_source_cap=settings.brief.per_source_cap,
         post_when_empty=settings.brief.post_when_empty,
         digest_formatter=digest_formatter,
+        localizer=services.localizer,
     )
     services.publisher = Publisher(
         services.require_discord,

@@ -20,6 +20,7 @@ from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief
 from bot.core.briefs.safetext import safe_line
 from bot.core.briefs.schedule import EVERY, WEEKDAYS, cadence_text, local_day, next_brief_at
 from bot.core.errors import NotFoundError, UserInputError
+from bot.core.i18n import Localizer, Messages
 from bot.storage.deliveries_repo import DeliveriesRepository, PlanCommit, PlannedDelivery
 from bot.storage.models import Subscription
 from bot.storage.subscriptions_repo import (
@@ -164,8 +165,10 @@ class BriefService:
         per_source_cap: int = 5,
         post_when_empty: bool = False,
         digest_formatter: render.DigestFormatter | None = None,
+        localizer: Localizer | None = None,
     ) -> None:
         self.subs = subscriptions
+        self._localizer = localizer or Localizer()
         self.outbox = deliveries
         self._clock = clock
         self._cap = per_source_cap
@@ -173,9 +176,17 @@ class BriefService:
         self._digest = digest_formatter
 
     # -- guilds and channels (gateway events) -----------------------------------------------
-    async def guild_seen(self, guild_id: int, name: str, system_channel_id: int | None) -> None:
-        """The bot is in this guild (joined, or it became available): remember it."""
-        await self.subs.upsert_guild(guild_id, name, system_channel_id, self._clock())
+    async def guild_seen(
+        self,
+        guild_id: int,
+        name: str,
+        system_channel_id: int | None,
+        *,
+        locale: str | None = None,
+    ) -> None:
+        """The bot is in this guild (joined, or it became available): remember it, and the
+        language its briefs are written in (Discord's preferred_locale)."""
+        await self.subs.upsert_guild(guild_id, name, system_channel_id, self._clock(), locale)
 
     async def guild_left(self, guild_id: int) -> int:
         """The bot was removed: the guild's channels stop; returns subscriptions removed."""
@@ -453,7 +464,7 @@ class BriefService:
                 )
             next_at = memo.next_at[when]
         told = tuple((s.id, s.source_key) for s in stories)
-        shape = (told, sub.mode, filters_of(sub), sub.timezone, scheduled)
+        shape = (told, sub.mode, filters_of(sub), sub.timezone, scheduled, self._t(sub).locale)
         if shape not in memo.rendered:
             memo.rendered[shape] = self._deliveries(
                 sub, stories, now, new_watermark, scheduled=scheduled
@@ -470,6 +481,11 @@ class BriefService:
             deliveries=deliveries,
         )
 
+    def _t(self, sub: Subscription) -> Messages:
+        """The language of a channel's posts: its guild's preferred locale (from the database:
+        the sender may run without a gateway to ask)."""
+        return self._localizer.messages(getattr(sub, "guild_locale", None))
+
     def _deliveries(
         self,
         sub: Subscription,
@@ -480,6 +496,7 @@ class BriefService:
         scheduled: bool = True,
     ) -> list[PlannedDelivery]:
         tz = sub.timezone
+        t = self._t(sub)
         if sub.mode == "realtime":
             filters = filters_of(sub)
             out = []
@@ -487,7 +504,7 @@ class BriefService:
                 brief = build_brief([story], filters=filters, at_local=now, per_source_cap=1)
                 if brief.is_empty():
                     continue
-                spec = render.story_message(story, tz, digest_formatter=self._digest)
+                spec = render.story_message(story, tz, digest_formatter=self._digest, t=t)
                 out.append(
                     PlannedDelivery(
                         dedupe_key=f"story:{story.id}",
@@ -504,7 +521,7 @@ class BriefService:
         if brief.is_empty():
             if not (self._post_when_empty and scheduled):
                 return []  # "nothing new" belongs to the daily slot, not to /brief send
-            spec = render.nothing_new(now, tz)
+            spec = render.nothing_new(now, tz, t)
             return [
                 PlannedDelivery(
                     dedupe_key=f"empty:{local_day(now, tz).isoformat()}",
@@ -512,15 +529,15 @@ class BriefService:
                     payload={"header": spec.to_dict(), "story_ids": []},
                 )
             ]
-        header = render.brief_header(brief, tz)
-        batches = render.story_batches(brief.shown, tz, digest_formatter=self._digest)
+        header = render.brief_header(brief, tz, t)
+        batches = render.story_batches(brief.shown, tz, digest_formatter=self._digest, t=t)
         return [
             PlannedDelivery(
                 dedupe_key=f"brief:{sub.watermark}-{upto}",
                 kind="brief",
                 payload={
                     "header": header.to_dict(),
-                    "thread_name": render.thread_name(brief, tz),
+                    "thread_name": render.thread_name(brief, tz, t),
                     "batches": [b.to_dict() for b in batches],
                     "story_ids": [s.id for s in brief.shown],
                 },

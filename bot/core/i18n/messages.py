@@ -6,7 +6,7 @@ import gettext
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
 
 SUPPORTED = ("ko", "ja")
 
@@ -50,6 +50,13 @@ class Messages:
         if self.locale == "en":
             return format_date(local, "EEE dd MMM y" if weekday else "dd MMM y", locale="en")
         return format_skeleton("yMMMEd" if weekday else "yMMMd", local, locale=self.locale)
+
+    def datetime_text(self, moment: datetime, timezone: str) -> str:
+        """A local weekday, date and time ("Fri 04 Dec 09:00", "12월 4일 (금) 09:00")."""
+        local = moment.astimezone(ZoneInfo(timezone))
+        if self.locale == "en":
+            return format_datetime(local, "EEE dd MMM HH:mm", locale="en")
+        return format_skeleton("MMMEdHm", local, locale=self.locale)
 
 
 def _fill(text: str, source: str, fields: dict[str, object]) -> str:

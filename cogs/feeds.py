@@ -106,22 +106,23 @@ class FeedGroup(app_commands.Group, name="feed", description="Add and watch this
     @app_commands.command(name="list", description="The feeds this server added")
     async def list_feeds(self, interaction: discord.Interaction[TechbriefBot]) -> None:
         await defer(interaction)
+        t = tr(interaction)
         rows = await self.service.list(guild_id_of(interaction))
         now = self.bot.services.clock()
         per_page = render.FEEDS_PER_PAGE
         pages = max(1, -(-len(rows) // per_page))
 
         async def page(index: int) -> Page:
-            embed = render.feeds_page(rows, page=index, per_page=per_page, now=now)
+            embed = render.feeds_page(rows, page=index, per_page=per_page, now=now, t=t)
             return Page(embed=embed, has_next=index + 1 < pages, pages=pages)
 
-        await Paginator(interaction.user.id, page, t=tr(interaction)).start(interaction)
+        await Paginator(interaction.user.id, page, t=t).start(interaction)
 
     @app_commands.command(name="status", description="Feeds this server uses that are failing")
     async def status(self, interaction: discord.Interaction[TechbriefBot]) -> None:
         await defer(interaction)
         rows = await self.service.status(guild_id_of(interaction), include_catalog=True)
-        embed = render.feed_status_embed(rows, self.bot.services.clock())
+        embed = render.feed_status_embed(rows, self.bot.services.clock(), tr(interaction))
         await reply(interaction, embed=embed)
 
 

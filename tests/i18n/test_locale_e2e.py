@@ -94,6 +94,23 @@ async def test_errors_and_confirmations_follow_the_reader(
     assert f"Updated <#{channel.id}>: every Friday at 09:00 (Asia/Seoul)." in await answer_text(
         fake_discord, rec
     )
+    # Admin pages: /brief status shows the weekly schedule, /feed list and status, in Korean.
+    rec = await fake_discord.interact_command(
+        "brief status", {}, member_permissions=P.MANAGE_GUILD, locale="ko"
+    )
+    status = _embed(await answer_text(fake_discord, rec))
+    assert status["title"] == "techbrief 상태"
+    assert "**모드:** 매주 금요일 브리핑" in status["fields"][0]["value"]
+    assert "**출처:** 카탈로그의 모든 출처" in status["fields"][0]["value"]
+    rec = await fake_discord.interact_command(
+        "feed list", {}, member_permissions=P.MANAGE_GUILD, locale="ja"
+    )
+    feeds = _embed(await answer_text(fake_discord, rec))
+    assert feeds["title"] == "このサーバーのフィード（0）"
+    rec = await fake_discord.interact_command(
+        "feed status", {}, member_permissions=P.MANAGE_GUILD, locale="ja"
+    )
+    assert _embed(await answer_text(fake_discord, rec))["title"] == "フィードの状態"
     # A search query error and an empty bookmark list, in Korean.
     rec = await fake_discord.interact_command("search", {"query": '"open'}, locale="ko")
     assert "따옴표 짝이 맞지 않아요" in await answer_text(fake_discord, rec)

@@ -118,6 +118,8 @@ class ChannelStatus:
     waiting: int
     paused_reason: str | None
     cadence: str = "daily"  # "daily", "on weekdays", "every Monday"
+    every: str = "daily"  # the same, as data (for other languages)
+    weekday: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,8 @@ class BriefService:
                     waiting=await self.subs.count_pending(sub),
                     paused_reason=sub.paused_reason,
                     cadence=cadence_text(sub.every, sub.weekday),
+                    every=sub.every,
+                    weekday=sub.weekday,
                 )
             )
         return out

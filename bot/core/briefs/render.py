@@ -400,14 +400,17 @@ def feed_choices(feeds: Sequence[FeedRow], current: str) -> list[tuple[str, str]
     ]
 
 
-def _health_mark(feed: FeedRow, now: datetime | None) -> str:
+def _health_mark(feed: FeedRow, now: datetime | None, t: Messages) -> str:
     problem = feed_problem(feed, now) if now is not None else None
-    return {
-        _GONE: " · ⛔ gone (HTTP 410)",
-        _FAILING: f" · ⚠️ failing ({feed.error_count}×)",
-        _SLOWED: " · 🐢 slowed down by the site",
-        _OVERDUE: " · 🐢 check overdue",
-    }.get(problem or "", "")
+    if problem == _GONE:
+        return " · ⛔ " + t.gettext("gone (HTTP 410)")
+    if problem == _FAILING:
+        return " · ⚠️ " + t.gettext("failing ({count}×)", count=feed.error_count)
+    if problem == _SLOWED:
+        return " · 🐢 " + t.gettext("slowed down by the site")
+    if problem == _OVERDUE:
+        return " · 🐢 " + t.gettext("check overdue")
+    return ""
 
 
 def feeds_page(
@@ -416,47 +419,57 @@ def feeds_page(
     page: int,
     per_page: int = FEEDS_PER_PAGE,
     now: datetime | None = None,
+    t: Messages | None = None,
 ) -> dict[str, Any]:
     """One page of `/feed list`: key, title, feed link and health of each of the server's feeds."""
+    t = _en(t)
     chunk = feeds[page * per_page : (page + 1) * per_page]
     lines = []
+    feed_word = t.gettext("feed")
     for feed in chunk:
         url = safe_url(feed.url)
-        link = f" · [feed](<{url}>)" if url and len(url) <= FEED_LINK_MAX else ""
+        link = f" · [{feed_word}](<{url}>)" if url and len(url) <= FEED_LINK_MAX else ""
         lines.append(
             f"`{feed.key}` · {st.safe_line(feed.title, 80) or '(untitled)'}{link}"
-            f"{_health_mark(feed, now)}"
+            f"{_health_mark(feed, now, t)}"
         )
     pages = max(1, -(-len(feeds) // per_page))
-    empty = "This server has not added any feeds yet: `/feed add url:` adds one."
+    empty = t.gettext("This server has not added any feeds yet: `/feed add url:` adds one.")
     return {
         "type": "rich",
-        "title": f"This server's feeds ({len(feeds)})",
+        "title": t.gettext("This server's feeds ({count})", count=len(feeds)),
         "color": BRAND,
-        "description": fit_lines(lines, st.EMBED_DESCRIPTION) or empty,
+        "description": fit_lines(lines, st.EMBED_DESCRIPTION, t) or empty,
         "footer": {
-            "text": f"Page {page + 1}/{pages} · /feed status shows errors · /feed remove stops one"
+            "text": t.gettext(
+                "Page {page}/{pages} · /feed status shows errors · /feed remove stops one",
+                page=page + 1,
+                pages=pages,
+            )
         },
     }
 
 
-def _feed_status_field(feed: FeedRow, problem: str) -> dict[str, Any]:
-    whose = "catalog" if feed.origin == "catalog" else "this server's feed"
+def _feed_status_field(feed: FeedRow, problem: str, t: Messages) -> dict[str, Any]:
+    whose = t.gettext("catalog") if feed.origin == "catalog" else t.gettext("this server's feed")
     name = f"{'⛔' if problem == _GONE else '⚠️' if problem == _FAILING else '🐢'} {feed.key}"
     lines = [f"{st.safe_line(feed.title, 120) or '(untitled)'} · {whose}"]
     if feed.last_error:
-        lines.append(f"**Last error:** {st.truncate(st.inert(feed.last_error), 300)}")
+        error = st.truncate(st.inert(feed.last_error), 300)
+        lines.append(t.gettext("**Last error:** {error}", error=error))
     if problem == _OVERDUE:
-        lines.append("**Slow:** its check is overdue; polling is behind.")
-    lines.append(f"**Errors in a row:** {feed.error_count}")
+        lines.append(t.gettext("**Slow:** its check is overdue; polling is behind."))
+    lines.append(t.gettext("**Errors in a row:** {count}", count=feed.error_count))
     success = feed.last_success_at
-    lines.append(f"**Last success:** {_discord_time(success) if success else 'never'}")
+    when = _discord_time(success) if success else t.gettext("never")
+    lines.append(t.gettext("**Last success:** {when}", when=when))
     if problem == _GONE:
-        lines.append("**Next check:** none, the site says the feed is gone (HTTP 410)")
+        lines.append(t.gettext("**Next check:** none, the site says the feed is gone (HTTP 410)"))
     elif problem == _OVERDUE:
-        lines.append(f"**Next check:** was due {_discord_time(feed.next_check_at)}")
+        due = _discord_time(feed.next_check_at)
+        lines.append(t.gettext("**Next check:** was due {when}", when=due))
     else:
-        lines.append(f"**Next check:** {_discord_time(feed.next_check_at)}")
+        lines.append(t.gettext("**Next check:** {when}", when=_discord_time(feed.next_check_at)))
     return {
         "name": st.truncate(name, st.FIELD_NAME),
         "value": st.truncate("\n".join(lines), st.FIELD_VALUE),
@@ -464,19 +477,22 @@ def _feed_status_field(feed: FeedRow, problem: str) -> dict[str, Any]:
     }
 
 
-def feed_status_embed(feeds: Sequence[FeedRow], now: datetime) -> dict[str, Any]:
+def feed_status_embed(
+    feeds: Sequence[FeedRow], now: datetime, t: Messages | None = None
+) -> dict[str, Any]:
     """`/feed status`: a one-line summary, then one field per failing or slow feed."""
+    t = _en(t)
     problems = [(f, p) for f in feeds if (p := feed_problem(f, now)) is not None]
     ok = len(feeds) - len(problems)
     failing = sum(1 for _, p in problems if p in (_GONE, _FAILING))
     slow = len(problems) - failing
-    summary = f"**{ok} {'feed' if ok == 1 else 'feeds'} OK**"
+    summary = "**" + t.ngettext("{n} feed OK", "{n} feeds OK", ok) + "**"
     if problems:
-        summary += f" · {failing} failing · {slow} slow"
+        summary += " · " + t.gettext("{failing} failing · {slow} slow", failing=failing, slow=slow)
     fields: list[dict[str, Any]] = []
     budget = st.EMBED_TOTAL - 500  # title, summary and the "more" field
     for feed, problem in problems[: st.FIELDS - 1]:
-        field_ = _feed_status_field(feed, problem)
+        field_ = _feed_status_field(feed, problem, t)
         budget -= len(field_["name"]) + len(field_["value"])
         if budget < 0:
             break  # the embed's 6,000 characters are spent; the rest is counted below
@@ -484,19 +500,25 @@ def feed_status_embed(feeds: Sequence[FeedRow], now: datetime) -> dict[str, Any]
     if len(fields) < len(problems):
         fields.append(
             {
-                "name": "More",
-                "value": f"…and {len(problems) - len(fields)} more failing or slow feeds.",
+                "name": t.gettext("More"),
+                "value": t.gettext(
+                    "…and {count} more failing or slow feeds.", count=len(problems) - len(fields)
+                ),
                 "inline": False,
             }
         )
     if not feeds:
-        summary = "No feeds yet: `/feed add url:` adds one, `/sources` lists the catalog."
+        summary = t.gettext(
+            "No feeds yet: `/feed add url:` adds one, `/sources` lists the catalog."
+        )
     return {
         "type": "rich",
-        "title": "Feed status",
+        "title": t.gettext("Feed status"),
         "color": BRAND,
         "description": summary,
         "fields": fields,
-        "footer": {"text": "Failing feeds are retried with growing pauses, at least once a day."},
+        "footer": {
+            "text": t.gettext("Failing feeds are retried with growing pauses, at least once a day.")
+        },
         "timestamp": now.isoformat(),
     }

@@ -13,6 +13,7 @@ from typing import Any
 from bot.core.briefs import safetext as st
 from bot.core.briefs.render import BRAND, fit_lines
 from bot.core.briefs.render import _discord_time as discord_time
+from bot.core.briefs.schedule import WEEKDAYS
 from bot.core.i18n import Messages
 
 
@@ -44,10 +45,13 @@ def help_embed(commands: Sequence[tuple[str, str]], t: Messages | None = None) -
 def _mode_text(status: Any, t: Messages) -> str:
     if status.mode != "brief":
         return t.gettext("realtime")
-    cadence = getattr(status, "cadence", "daily")
-    if cadence == "daily":
-        return t.gettext("daily brief")
-    return t.gettext("brief {cadence}", cadence=cadence)
+    every = getattr(status, "every", "daily")
+    if every == "weekdays":
+        return t.gettext("brief on weekdays")
+    if every == "weekly":
+        day = WEEKDAYS[getattr(status, "weekday", None) or 0].capitalize()
+        return t.gettext("brief every {day}", day=t.gettext(day))
+    return t.gettext("daily brief")
 
 
 def status_embed(
@@ -66,7 +70,8 @@ def status_embed(
         elif s.next_brief_at is not None:
             local = t.datetime_text(s.next_brief_at, s.timezone)
             when = f"{local} {s.timezone} (<t:{int(s.next_brief_at.timestamp())}:R>)"
-        sources = ", ".join(s.sources) or t.gettext("none")
+        # Feed keys stay as they are; the "all catalog sources" placeholder is translated.
+        sources = ", ".join(t.gettext(key) for key in s.sources) or t.gettext("none")
         lines = [
             t.gettext("**Mode:** {mode} · **Next:** {when}", mode=_mode_text(s, t), when=when),
             t.gettext("**Sources:** {sources}", sources=st.truncate(sources, 300)),

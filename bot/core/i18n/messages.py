@@ -56,7 +56,9 @@ class Messages:
         local = moment.astimezone(ZoneInfo(timezone))
         if self.locale == "en":
             return format_datetime(local, "EEE dd MMM HH:mm", locale="en")
-        return format_skeleton("MMMEdHm", local, locale=self.locale)
+        # CLDR has no date-and-time skeleton here: its month-day-weekday one, then the time.
+        day = format_skeleton("MMMEd", local, locale=self.locale)
+        return f"{day} {format_datetime(local, 'HH:mm', locale=self.locale)}"
 
 
 def _fill(text: str, source: str, fields: dict[str, object]) -> str:

@@ -63,21 +63,21 @@ _SUFFIX_MAX = len("-9999")
 FeedStatus = FeedRow  # last_error, error_count, next_check_at, last_success_at, gone, active
 
 
-def fetch_problem(exc: FetchError) -> str:
+def fetch_problem(exc: FetchError) -> UserInputError:
     """A fetch failure as one sentence for the person who typed the URL."""
     if isinstance(exc, BlockedAddressError):
-        return f"That address is not allowed: {exc.reason}."
+        return UserInputError("That address is not allowed: {reason}.", reason=exc.reason)
     if isinstance(exc, BackpressureError):
-        return "The site asked us to slow down (HTTP 429/503); try again later."
+        return UserInputError("The site asked us to slow down (HTTP 429/503); try again later.")
     if isinstance(exc, HTTPStatusError):
-        return f"The site answered HTTP {exc.status}; check the URL."
+        return UserInputError("The site answered HTTP {status}; check the URL.", status=exc.status)
     if isinstance(exc, FetchTimeout):
-        return "The site took too long to answer (timed out)."
+        return UserInputError("The site took too long to answer (timed out).")
     if isinstance(exc, BodyTooLarge):
-        return "That document is too large to be a feed."
+        return UserInputError("That document is too large to be a feed.")
     if isinstance(exc, TooManyRedirects):
-        return "That URL redirects too many times."
-    return f"Could not read that URL: {exc.reason}."
+        return UserInputError("That URL redirects too many times.")
+    return UserInputError("Could not read that URL: {reason}.", reason=exc.reason)
 
 
 def validate_feed_url(url: str, *, allow_private_networks: bool) -> str:
@@ -225,7 +225,7 @@ class FeedService:
         try:
             result = await self.fetcher.fetch(url, guarded=True)
         except FetchError as exc:
-            raise UserInputError(fetch_problem(exc)) from None
+            raise fetch_problem(exc) from None
         return result, await self._parse(result, now, unusable)
 
     async def _parse(

@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.briefs import StoryView, render
 from bot.core.briefs.planning import BriefService
+from bot.core.i18n import Localizer
+from bot.core.summarize import Section, Summary, digest_formatter
 from bot.storage.deliveries_repo import DeliveriesRepository
 from bot.storage.subscriptions_repo import SubscriptionsRepository
 from tests.briefs.helpers import GUILD, Clock, add_feed, add_story, setup_channel
@@ -97,3 +100,37 @@ async def test_seen_without_a_locale_keeps_the_recorded_one(
     await service.guild_seen(GUILD, "Guild renamed", None)  # e.g. a caller that cannot tell
     sub = await service.require(2000)
     assert sub.guild_locale == "ja"
+
+
+def test_story_cards_label_the_takeaway_and_button_in_the_guilds_language() -> None:
+    summary = Summary(
+        lead="The cache team moved price lookups behind a regional cache this quarter.",
+        sections=(
+            Section(None, ("Invalidation events now reach every region within two seconds.",)),
+        ),
+        takeaway="Measure how often data changes before you pay for every lookup.",
+    )
+    story = StoryView(
+        id=7,
+        source_key="toss",
+        source_name="Toss Tech",
+        source_color=None,
+        title="Regional cache",
+        url="https://toss.example/a",
+        author=None,
+        published_at=datetime(2026, 12, 3, tzinfo=UTC),
+        summary="Feed text.",
+        digest=summary.to_dict(),
+    )
+    localizer = Localizer()
+    for locale, label, button, date in [
+        ("ja", "**ポイント:**", "ブックマーク", "2026年12月3日(木)"),
+        ("ko", "**핵심:**", "북마크", "2026년 12월 3일 (목)"),
+        ("en", "**Takeaway:**", "Bookmark", "Thu 03 Dec 2026"),
+    ]:
+        t = localizer.messages(locale)
+        spec = render.story_message(story, "Asia/Tokyo", digest_formatter=digest_formatter, t=t)
+        embed = spec.embeds[0]
+        assert label in embed["description"], (locale, embed["description"])
+        assert embed["footer"]["text"] == date
+        assert spec.components[0]["components"][0]["label"] == button

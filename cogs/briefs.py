@@ -362,6 +362,12 @@ class Briefs(commands.Cog):
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self._remember(guild)
 
+    @commands.Cog.listener()
+    async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
+        # An admin changed the community's language (or name): later briefs follow it.
+        if (before.preferred_locale, before.name) != (after.preferred_locale, after.name):
+            await self._remember(after)
+
     async def _remember(self, guild: discord.Guild) -> None:
         system = guild.system_channel.id if guild.system_channel else None
         # The guild's language is kept for briefs planned by a sender without the gateway.

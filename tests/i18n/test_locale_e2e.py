@@ -154,3 +154,19 @@ async def test_a_japanese_guilds_brief_is_in_japanese(
     threads = [r for r in fake_discord.requests if r.route and r.route.endswith("/threads")]
     assert threads and threads[0].body["name"] == "Tech Brief 2026年11月22日(日)"
     assert not fake_discord.violations
+
+    # The admins switch the server to Korean (GUILD_UPDATE): the next brief is Korean.
+    guild.preferred_locale = "ko"
+    await fake_discord.dispatch("GUILD_UPDATE", guild.rest_payload(), guild_id=guild.id)
+
+    async def korean() -> bool:
+        async with services.sessions() as s:
+            row = await s.get(Guild, guild.id)
+            return row is not None and row.locale == "ko"
+
+    assert await eventually(korean)
+    await add_story(services.sessions, netflix, "Data mesh, two years on")
+    assert (await services.brief_service().plan_now(channel.id)).planned
+    await services.publisher.run_once()  # type: ignore[union-attr]
+    latest = fake_discord.sent(MESSAGES, channel_id=channel.id)[-1]
+    assert latest.embeds[0]["title"] == "Tech Brief · 2026년 11월 22일 (일) · 새 글 1개 · 출처 1곳"

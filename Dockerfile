@@ -7,6 +7,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
+# Compiled catalogs go into the wheel (the .po files ship too, as the fallback).
+RUN pip install --no-cache-dir "Babel>=2.14" && pybabel compile -d bot/locales -D techbrief
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime stage: only the wheels and an unprivileged user. The catalog ships inside the

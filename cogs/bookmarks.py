@@ -25,11 +25,13 @@ from bot.core.briefs import render_personal as rp
 from bot.core.briefs.render import bookmark_custom_id, parse_bookmark_custom_id
 from bot.core.briefs.safetext import CHOICE_VALUE, CHOICES
 from bot.core.errors import QueryError, TechbriefError, UserInputError
+from bot.core.i18n import Messages
 from bot.core.search.service import SearchService
 from bot.runtime.client import TechbriefBot
 from bot.runtime.container import Services
+from bot.runtime.errors import error_text
 from bot.runtime.replies import NO_MENTIONS
-from cogs.common import defer, reply
+from cogs.common import defer, reply, tr
 from cogs.paginator import OwnerView, Page, Paginator, answer_component_error
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,8 @@ def story_id_of(value: str) -> int:
         return int(text)
     shown = rp.plain_label(value, 80, fallback="")
     raise UserInputError(
-        f"“{shown}” is not a story: start typing its title and pick it from the suggestions."
+        "“{shown}” is not a story: start typing its title and pick it from the suggestions.",
+        shown=shown,
     )
 
 
@@ -78,7 +81,7 @@ async def save_story(interaction: discord.Interaction[Any], story_id: int) -> No
         .bookmark_service()
         .add(interaction.user.id, story_id, guild_id=interaction.guild_id)
     )
-    await reply(interaction, rp.saved_text(result))
+    await reply(interaction, rp.saved_text(result, tr(interaction)))
 
 
 class BookmarkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BOOKMARK_TEMPLATE):
@@ -131,10 +134,12 @@ def message_stories(message: discord.Message) -> list[rp.StoryOption]:
 class StoryPicker(OwnerView):
     """The ephemeral select menu for a message with several stories (only the invoker)."""
 
-    def __init__(self, owner_id: int, options: Sequence[rp.StoryOption]) -> None:
+    def __init__(
+        self, owner_id: int, options: Sequence[rp.StoryOption], t: Messages | None = None
+    ) -> None:
         super().__init__(owner_id)
         self.select: discord.ui.Select[StoryPicker] = discord.ui.Select(
-            placeholder="Choose stories to bookmark",
+            placeholder=(t or Messages.english()).gettext("Choose stories to bookmark"),
             min_values=1,
             max_values=len(options),
             options=[
@@ -149,6 +154,7 @@ class StoryPicker(OwnerView):
 
     async def chosen(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer()  # "update the menu's message"; I/O follows
+        t = tr(interaction)
         service = services_of(interaction).bookmark_service()
         saved: list[AddResult] = []
         failed: list[str] = []
@@ -160,11 +166,12 @@ class StoryPicker(OwnerView):
                     )
                 )
             except TechbriefError as exc:
-                if str(exc) not in failed:  # e.g. the cap message once, not per story
-                    failed.append(str(exc))
+                reason = error_text(exc, t)
+                if reason not in failed:  # e.g. the cap message once, not per story
+                    failed.append(reason)
         self.stop()
         await interaction.edit_original_response(
-            content=rp.saved_many_text(saved, failed), view=None, allowed_mentions=NO_MENTIONS
+            content=rp.saved_many_text(saved, failed, t), view=None, allowed_mentions=NO_MENTIONS
         )
 
 
@@ -277,15 +284,16 @@ class Bookmarks(commands.Cog):
         me = self.bot.user
         # Only this bot's posts: another app's buttons may reuse the id scheme by accident.
         stories = message_stories(message) if me and message.author.id == me.id else []
+        t = tr(interaction)
         if not stories:
-            await reply(interaction, rp.NO_STORY)
+            await reply(interaction, t.gettext(rp.NO_STORY))
             return
         if len(stories) == 1:
             await save_story(interaction, stories[0].story_id)
             return
-        picker = StoryPicker(interaction.user.id, stories)
+        picker = StoryPicker(interaction.user.id, stories, t)
         await interaction.response.send_message(
-            rp.SELECT_PROMPT, view=picker, ephemeral=True, allowed_mentions=NO_MENTIONS
+            t.gettext(rp.SELECT_PROMPT), view=picker, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
         picker.origin = interaction
 
@@ -318,7 +326,7 @@ class Bookmarks(commands.Cog):
         story_id = story_id_of(story)
         await defer(interaction)
         item = await self.service.set_note(interaction.user.id, story_id, text)
-        await reply(interaction, rp.note_text(item))
+        await reply(interaction, rp.note_text(item, tr(interaction)))
 
     @bookmark.command(name="tag", description="Set the tags of a bookmark")
     @app_commands.describe(
@@ -334,7 +342,7 @@ class Bookmarks(commands.Cog):
         story_id = story_id_of(story)
         await defer(interaction)
         item = await self.service.set_tags(interaction.user.id, story_id, tags or "")
-        await reply(interaction, rp.tags_text(item))
+        await reply(interaction, rp.tags_text(item, tr(interaction)))
 
     @bookmark.command(name="remove", description="Remove one of your bookmarks")
     @app_commands.describe(story="One of your bookmarks (start typing its title)")
@@ -342,7 +350,7 @@ class Bookmarks(commands.Cog):
         story_id = story_id_of(story)
         await defer(interaction)
         item = await self.service.remove(interaction.user.id, story_id)
-        await reply(interaction, rp.removed_text(item))
+        await reply(interaction, rp.removed_text(item, tr(interaction)))
 
     @note.autocomplete("story")
     @tag.autocomplete("story")
@@ -380,7 +388,7 @@ class Bookmarks(commands.Cog):
         filename, data = await self.service.export(interaction.user.id, format)
         await reply(
             interaction,
-            rp.export_text(filename, format),
+            rp.export_text(filename, format, tr(interaction)),
             file=discord.File(io.BytesIO(data), filename=filename),
         )
 
@@ -397,19 +405,20 @@ class Bookmarks(commands.Cog):
     ) -> None:
         user_id = interaction.user.id
         service = self.service
+        t = tr(interaction)
 
         async def fetch(index: int) -> Page:
             page = await service.list(
                 user_id, tag=tag, query=query, limit=rp.PER_PAGE, offset=index * rp.PER_PAGE
             )
             return Page(
-                embed=rp.bookmarks_embed(page, tag=tag, query=query),
+                embed=rp.bookmarks_embed(page, tag=tag, query=query, t=t),
                 has_next=page.has_more,
                 pages=page.pages,
             )
 
         await defer(interaction)
-        await Paginator(user_id, fetch).start(interaction)
+        await Paginator(user_id, fetch, t=t).start(interaction)
 
     @bookmarks.autocomplete("tag")
     async def tag_filter_autocomplete(

@@ -9,9 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.briefs import WEEKDAYS, cadence_text, render
+from bot.core.briefs import WEEKDAYS, render, render_admin
 from bot.core.briefs.planning import BriefService, suggest_timezones
+from bot.core.briefs.render import channel_mention
 from bot.core.errors import UserInputError
+from bot.core.i18n import Messages
 from bot.runtime.client import TechbriefBot
 from cogs.channels import BriefChannel
 from cogs.common import (
@@ -22,6 +24,7 @@ from cogs.common import (
     guild_id_of,
     reply,
     require_manage_server,
+    tr,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,20 @@ def ping_problem(
         "@mention this role* in the role's settings (or give me that permission there), "
         "then run this again. Nothing was changed."
     )
+
+
+def schedule_text(
+    t: Messages, mode: str, every: str, weekday: int | None, at: str, zone: str
+) -> str:
+    """When a channel's brief comes, in the reader's words."""
+    if mode == "realtime":
+        return t.gettext("each story as it arrives")
+    if every == "weekdays":
+        return t.gettext("on weekdays at {time} ({zone})", time=at, zone=zone)
+    if every == "weekly":
+        day = t.gettext(WEEKDAYS[weekday or 0].capitalize())
+        return t.gettext("every {day} at {time} ({zone})", day=day, time=at, zone=zone)
+    return t.gettext("every day at {time} ({zone})", time=at, zone=zone)
 
 
 def _channel_id(interaction: discord.Interaction[Any], channel: BriefChannel | None) -> int:
@@ -102,17 +119,22 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         day: str | None = None,
         ping: discord.Role | None = None,
     ) -> None:
+        t = tr(interaction)
         guild = interaction.guild
         me = guild.me if guild else None
         forum = isinstance(channel, discord.ForumChannel)
-        missing = check_postable(channel, me)
+        missing = check_postable(channel, me, t)
         if forum and me is not None and not channel.permissions_for(me).send_messages_in_threads:
-            missing.append("Send Messages in Threads")
+            missing.append(t.gettext("Send Messages in Threads"))
         if missing:
             await reply(
                 interaction,
-                f"I can't post in {channel.mention}: I need "
-                f"**{', '.join(missing)}** there. Fix that and run this again.",
+                t.gettext(
+                    "I can't post in {channel}: I need **{perms}** there. "
+                    "Fix that and run this again.",
+                    channel=channel.mention,
+                    perms=", ".join(missing),
+                ),
             )
             return
         problem = ping_problem(ping, channel, me) if ping is not None else None
@@ -125,7 +147,10 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         await defer(interaction)
         if guild is not None:
             await self.service.guild_seen(
-                guild.id, guild.name, guild.system_channel.id if guild.system_channel else None
+                guild.id,
+                guild.name,
+                guild.system_channel.id if guild.system_channel else None,
+                locale=str(guild.preferred_locale),
             )
         sub, created = await self.service.setup(
             guild_id=guild_id_of(interaction),
@@ -140,23 +165,22 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             ping_role_id=ping.id if ping is not None else None,
             channel_kind="forum" if forum else "text",
         )
-        cadence = cadence_text(sub.every, sub.weekday)
-        when = (
-            "each story as it arrives"
-            if sub.mode == "realtime"
-            else f"{'every day' if cadence == 'daily' else cadence} at {sub.brief_time} "
-            f"({sub.timezone})"
-        )
+        when = schedule_text(t, sub.mode, sub.every, sub.weekday, sub.brief_time, sub.timezone)
+        if sub.all_sources:
+            sources = t.gettext("all catalog sources")
+        else:
+            sources = ", ".join(keys) or t.gettext(
+                "{count} chosen sources (unchanged)", count=len(sub.feeds)
+            )
         lines = [
-            f"{'Set up' if created else 'Updated'} {channel.mention}: {when}.",
-            "Sources: "
-            + (
-                "all catalog sources"
-                if sub.all_sources
-                else ", ".join(keys) or f"{len(sub.feeds)} chosen sources (unchanged)"
+            t.gettext("Set up {channel}: {when}.", channel=channel.mention, when=when)
+            if created
+            else t.gettext("Updated {channel}: {when}.", channel=channel.mention, when=when),
+            t.gettext("Sources: {sources}", sources=sources),
+            t.gettext(
+                "New stories from now on are included (no backlog flood); "
+                "`/brief now` shows what is waiting."
             ),
-            "New stories from now on are included (no backlog flood); "
-            "`/brief now` shows what is waiting.",
         ]
         if sub.ping_role_id is not None:
             lines.append(f"Each brief pings <@&{sub.ping_role_id}> (`/brief unping` stops it).")
@@ -164,8 +188,10 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             lines.append("Each brief is a new post in the forum, its stories as replies.")
         elif not can_thread(channel, me):
             lines.append(
-                "Note: I can't create threads there, so stories follow the header as "
-                "messages in the channel."
+                t.gettext(
+                    "Note: I can't create threads there, so stories follow the header as "
+                    "messages in the channel."
+                )
             )
         await reply(interaction, "\n".join(lines))
 
@@ -194,7 +220,9 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         guild_id = guild_id_of(interaction)
         statuses = await self.service.status(guild_id)
         failing = [f for f in await self.service.sources(guild_id) if f.error_count > 0]
-        embed = render.status_embed(statuses, failing, self.bot.services.clock())
+        embed = render_admin.status_embed(
+            statuses, failing, self.bot.services.clock(), tr(interaction)
+        )
         await reply(interaction, embed=embed)
 
     @app_commands.command(name="now", description="Preview what the next brief would contain")
@@ -202,32 +230,49 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     async def now(
         self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
+        t = tr(interaction)
         await defer(interaction)
         channel_id = _channel_id(interaction, channel)
         sub = await self.service.require(channel_id)
         brief = await self.service.preview(channel_id)
         if brief.is_empty():
-            await reply(interaction, f"Nothing new for <#{channel_id}> since its last brief.")
+            await reply(
+                interaction,
+                t.gettext(
+                    "Nothing new for {channel} since its last brief.",
+                    channel=channel_mention(channel_id),
+                ),
+            )
             return
-        header = render.brief_header(brief, sub.timezone)
-        await reply(interaction, "Preview (nothing is marked as sent):", embed=header.embeds[0])
+        header = render.brief_header(brief, sub.timezone, t)
+        await reply(
+            interaction, t.gettext("Preview (nothing is marked as sent):"), embed=header.embeds[0]
+        )
 
     @app_commands.command(name="send", description="Deliver the pending brief now")
     @app_commands.describe(channel="The configured channel (default: this one)")
     async def send(
         self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
+        t = tr(interaction)
         await defer(interaction)
         channel_id = _channel_id(interaction, channel)
         result = await self.service.plan_now(channel_id)
         if not result.planned:
-            await reply(interaction, f"Nothing new to send to <#{channel_id}>.")
+            await reply(
+                interaction,
+                t.gettext("Nothing new to send to {channel}.", channel=channel_mention(channel_id)),
+            )
             return
         self.bot.services.send_soon()
         await reply(
             interaction,
-            f"Queued a brief of {result.stories} stories for <#{channel_id}>; it is on its way. "
-            "`/brief status` shows if the channel could not be reached.",
+            t.gettext(
+                "Queued a brief of {count} stories for {channel}; it is on its way. "
+                "`/brief status` shows if the channel could not be reached.",
+                count=result.stories,
+                channel=channel_mention(channel_id),
+            ),
         )
 
     @app_commands.command(name="stop", description="Stop posting briefs in a channel")
@@ -235,11 +280,15 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     async def stop(
         self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
+        t = tr(interaction)
         channel_id = _channel_id(interaction, channel)
         await self.service.require(channel_id)
-        view = ConfirmView(interaction.user.id, confirm_label="Stop the brief")
+        view = ConfirmView(interaction.user.id, confirm_label=t.gettext("Stop the brief"), t=t)
         await interaction.response.send_message(
-            f"Stop posting briefs in <#{channel_id}>? Its sources and filters are forgotten.",
+            t.gettext(
+                "Stop posting briefs in {channel}? Its sources and filters are forgotten.",
+                channel=channel_mention(channel_id),
+            ),
             view=view,
             ephemeral=True,
         )
@@ -248,10 +297,11 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         if view.confirmed:
             await self.service.stop(channel_id)
             await interaction.followup.send(
-                f"Stopped the brief in <#{channel_id}>.", ephemeral=True
+                t.gettext("Stopped the brief in {channel}.", channel=channel_mention(channel_id)),
+                ephemeral=True,
             )
         elif view.confirmed is False:
-            await interaction.followup.send("Kept it running.", ephemeral=True)
+            await interaction.followup.send(t.gettext("Kept it running."), ephemeral=True)
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -275,15 +325,33 @@ class FilterGroup(
         keyword: str | None,
         channel: BriefChannel | None,
     ) -> None:
+        t = tr(interaction)
         await defer(interaction)
         channel_id = _channel_id(interaction, channel)
         passing = await self.bot.services.brief_service().set_filter(channel_id, kind, keyword)
-        what = {
-            "include": f"Only stories mentioning **{keyword}** (or another include keyword)",
-            "exclude": f"No stories mentioning **{keyword}**",
-            "clear": "All filters cleared",
-        }[kind if keyword is not None else "clear"]
-        await reply(interaction, f"{what} in <#{channel_id}>. {passing} waiting stories pass.")
+        where = f"<#{channel_id}>"
+        if keyword is None:
+            text = t.gettext(
+                "All filters cleared in {channel}. {count} waiting stories pass.",
+                channel=where,
+                count=passing,
+            )
+        elif kind == "include":
+            text = t.gettext(
+                "Only stories mentioning **{keyword}** (or another include keyword) in "
+                "{channel}. {count} waiting stories pass.",
+                keyword=keyword,
+                channel=where,
+                count=passing,
+            )
+        else:
+            text = t.gettext(
+                "No stories mentioning **{keyword}** in {channel}. {count} waiting stories pass.",
+                keyword=keyword,
+                channel=where,
+                count=passing,
+            )
+        await reply(interaction, text)
 
     @app_commands.command(name="include", description="Only keep stories that mention a keyword")
     @app_commands.describe(
@@ -337,9 +405,18 @@ class Briefs(commands.Cog):
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self._remember(guild)
 
+    @commands.Cog.listener()
+    async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
+        # An admin changed the community's language (or name): later briefs follow it.
+        if (before.preferred_locale, before.name) != (after.preferred_locale, after.name):
+            await self._remember(after)
+
     async def _remember(self, guild: discord.Guild) -> None:
         system = guild.system_channel.id if guild.system_channel else None
-        await self.service.guild_seen(guild.id, guild.name, system)
+        # The guild's language is kept for briefs planned by a sender without the gateway.
+        await self.service.guild_seen(
+            guild.id, guild.name, system, locale=str(guild.preferred_locale)
+        )
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:

@@ -8,8 +8,13 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import UserInputError
+from bot.core.i18n import N_, Messages
+from bot.runtime.i18n import messages_for
 from bot.runtime.replies import send_ephemeral
 from cogs.paginator import OwnerView
+
+# The reader's language for a reply: `t = tr(interaction)`, then `t.gettext("...")`.
+tr = messages_for
 
 
 def require_manage_server(interaction: discord.Interaction[Any]) -> bool:
@@ -40,17 +45,21 @@ async def defer(interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
 
 
-def check_postable(channel: discord.abc.GuildChannel, me: discord.Member | None) -> list[str]:
-    """What the bot lacks to post briefs in `channel` (empty when all is well)."""
+def check_postable(
+    channel: discord.abc.GuildChannel, me: discord.Member | None, t: Messages | None = None
+) -> list[str]:
+    """What the bot lacks to post briefs in `channel` (empty when all is well), named as the
+    reader's Discord client names those permissions."""
     if me is None:
         return []
+    t = t or Messages.english()
     perms = channel.permissions_for(me)
     missing = [
-        name
+        t.gettext(name)
         for name, ok in (
-            ("View Channel", perms.view_channel),
-            ("Send Messages", perms.send_messages),
-            ("Embed Links", perms.embed_links),
+            (N_("View Channel"), perms.view_channel),
+            (N_("Send Messages"), perms.send_messages),
+            (N_("Embed Links"), perms.embed_links),
         )
         if not ok
     ]
@@ -67,19 +76,28 @@ def can_thread(channel: discord.abc.GuildChannel, me: discord.Member | None) -> 
 class ConfirmView(OwnerView):
     """Confirm / Cancel that only the invoker can press; disabled when they time out."""
 
-    def __init__(self, owner_id: int, *, confirm_label: str, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        owner_id: int,
+        *,
+        confirm_label: str,
+        timeout: float = 60,
+        t: Messages | None = None,
+    ) -> None:
         super().__init__(owner_id, timeout=timeout)
         self.confirmed: bool | None = None
         self.confirm.label = confirm_label
+        if t is not None:
+            self.cancel.label = t.gettext("Cancel")
 
-    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
+    @discord.ui.button(label=N_("Confirm"), style=discord.ButtonStyle.danger)
     async def confirm(
         self, interaction: discord.Interaction[Any], _b: discord.ui.Button[Any]
     ) -> None:
         self.confirmed = True
         await self._finish(interaction)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=N_("Cancel"), style=discord.ButtonStyle.secondary)
     async def cancel(
         self, interaction: discord.Interaction[Any], _b: discord.ui.Button[Any]
     ) -> None:

@@ -17,7 +17,7 @@ from bot.core.briefs import render
 from bot.core.ingest.feed_service import FeedService
 from bot.runtime.client import TechbriefBot
 from cogs.channels import BriefChannel
-from cogs.common import defer, guild_id_of, reply, require_manage_server
+from cogs.common import defer, guild_id_of, reply, require_manage_server, tr
 from cogs.paginator import Page, Paginator
 
 TextChannel: TypeAlias = BriefChannel  # text, announcement or forum channels
@@ -61,7 +61,9 @@ class FeedGroup(app_commands.Group, name="feed", description="Add and watch this
             # The answer is rendered here (not BriefService's text) so the hostile feed title
             # goes through safetext like everywhere else.
             await briefs.subscribe(guild_id, channel.id, added.key)
-        text = render.feed_added_text(added, channel_id=channel.id if channel else None)
+        text = render.feed_added_text(
+            added, channel_id=channel.id if channel else None, t=tr(interaction)
+        )
         await reply(interaction, text)
 
     @app_commands.command(name="remove", description="Stop following one of this server's feeds")
@@ -69,7 +71,7 @@ class FeedGroup(app_commands.Group, name="feed", description="Add and watch this
     async def remove(self, interaction: discord.Interaction[TechbriefBot], feed: str) -> None:
         await defer(interaction)
         removed = await self.service.remove(feed, guild_id_of(interaction))
-        await reply(interaction, render.feed_removed_text(removed))
+        await reply(interaction, render.feed_removed_text(removed, tr(interaction)))
 
     @app_commands.command(
         name="rename", description="Show one of this server's feeds by another name"
@@ -86,7 +88,7 @@ class FeedGroup(app_commands.Group, name="feed", description="Add and watch this
     ) -> None:
         await defer(interaction)
         renamed = await self.service.rename(feed, guild_id_of(interaction), name)
-        await reply(interaction, render.feed_renamed_text(renamed))
+        await reply(interaction, render.feed_renamed_text(renamed, tr(interaction)))
 
     @rename.autocomplete("feed")
     @remove.autocomplete("feed")
@@ -105,22 +107,23 @@ class FeedGroup(app_commands.Group, name="feed", description="Add and watch this
     @app_commands.command(name="list", description="The feeds this server added")
     async def list_feeds(self, interaction: discord.Interaction[TechbriefBot]) -> None:
         await defer(interaction)
+        t = tr(interaction)
         rows = await self.service.list(guild_id_of(interaction))
         now = self.bot.services.clock()
         per_page = render.FEEDS_PER_PAGE
         pages = max(1, -(-len(rows) // per_page))
 
         async def page(index: int) -> Page:
-            embed = render.feeds_page(rows, page=index, per_page=per_page, now=now)
+            embed = render.feeds_page(rows, page=index, per_page=per_page, now=now, t=t)
             return Page(embed=embed, has_next=index + 1 < pages, pages=pages)
 
-        await Paginator(interaction.user.id, page).start(interaction)
+        await Paginator(interaction.user.id, page, t=t).start(interaction)
 
     @app_commands.command(name="status", description="Feeds this server uses that are failing")
     async def status(self, interaction: discord.Interaction[TechbriefBot]) -> None:
         await defer(interaction)
         rows = await self.service.status(guild_id_of(interaction), include_catalog=True)
-        embed = render.feed_status_embed(rows, self.bot.services.clock())
+        embed = render.feed_status_embed(rows, self.bot.services.clock(), tr(interaction))
         await reply(interaction, embed=embed)
 
 

@@ -8,11 +8,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.i18n import Messages
 from bot.runtime.client import TechbriefBot
+from bot.runtime.i18n import messages_for
 from bot.runtime.render import help_embed
 
 
-def command_lines(tree: app_commands.CommandTree[TechbriefBot]) -> list[tuple[str, str]]:
+def command_lines(
+    tree: app_commands.CommandTree[TechbriefBot], t: Messages | None = None
+) -> list[tuple[str, str]]:
+    """(command, description) of every command, described in the reader's language (the
+    descriptions are the catalogs' entries for the command tree)."""
+    t = t or Messages.english()
     lines: list[tuple[str, str]] = []
 
     def walk(cmd: app_commands.Command[Any, ..., Any] | app_commands.Group) -> None:
@@ -20,13 +27,18 @@ def command_lines(tree: app_commands.CommandTree[TechbriefBot]) -> list[tuple[st
             for child in cmd.commands:
                 walk(child)
         else:
-            lines.append((f"/{cmd.qualified_name}", cmd.description))
+            lines.append((f"/{cmd.qualified_name}", t.gettext(cmd.description)))
 
     for cmd in tree.get_commands(type=discord.AppCommandType.chat_input):
         if isinstance(cmd, app_commands.Command | app_commands.Group):
             walk(cmd)
     for menu in tree.get_commands(type=discord.AppCommandType.message):
-        lines.append((f"Apps > {menu.name}", "message context menu"))
+        lines.append(
+            (
+                t.gettext("Apps > {name}", name=t.gettext(menu.name)),
+                t.gettext("message context menu"),
+            )
+        )
     return sorted(lines)
 
 
@@ -36,7 +48,8 @@ class Help(commands.Cog):
 
     @app_commands.command(name="help", description="What techbrief does, and every command")
     async def help(self, interaction: discord.Interaction) -> None:
-        embed = help_embed(command_lines(self.bot.tree))
+        t = messages_for(interaction)
+        embed = help_embed(command_lines(self.bot.tree, t), t)
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )

@@ -30,21 +30,25 @@ import discord
 from bot.core.briefs.render import bookmark_custom_id
 from bot.core.briefs.render_personal import page_label
 from bot.core.errors import TechbriefError
+from bot.core.i18n import N_, Messages
 from bot.runtime.errors import answer as send_ephemeral
+from bot.runtime.errors import error_text, unexpected_text
+from bot.runtime.i18n import messages_for
 from bot.runtime.replies import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 
-OWNER_ONLY = "Only the person who ran the command can press these."
+OWNER_ONLY = N_("Only the person who ran the command can press these.")
 # Interaction tokens live 15 minutes and the timeout edit needs one: stay well inside that.
 DEFAULT_TIMEOUT = 600.0
 
 
 async def answer_component_error(interaction: discord.Interaction[Any], error: Exception) -> None:
     """What the app-command error handler would say, for a button or select callback."""
+    t = messages_for(interaction)
     if isinstance(error, TechbriefError):
         # UserInputError, NotFoundError, QueryError...: written for the user, shown as is.
-        await send_ephemeral(interaction, str(error))
+        await send_ephemeral(interaction, error_text(error, t))
         return
     error_id = uuid.uuid4().hex[:8]
     data: dict[str, Any] = dict(interaction.data or {})
@@ -54,11 +58,7 @@ async def answer_component_error(interaction: discord.Interaction[Any], error: E
         exc_info=error,
         extra={"error_id": error_id, "custom_id": custom_id},
     )
-    await send_ephemeral(
-        interaction,
-        f"Something went wrong on my side (error id `{error_id}`). "
-        "It has been logged; please try again later.",
-    )
+    await send_ephemeral(interaction, unexpected_text(error_id, t))
 
 
 class BookmarkSlot(discord.ui.Button[Any]):
@@ -93,7 +93,9 @@ class OwnerView(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id != self.owner_id:
             await interaction.response.send_message(
-                OWNER_ONLY, ephemeral=True, allowed_mentions=NO_MENTIONS
+                messages_for(interaction).gettext(OWNER_ONLY),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
             )
             return False
         return True
@@ -139,9 +141,19 @@ PageSource = Callable[[int], Awaitable[Page]]  # 0-based page index -> page
 class Paginator(OwnerView):
     """Previous / x/y / Next, fetching each page when it is asked for."""
 
-    def __init__(self, owner_id: int, source: PageSource, *, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        owner_id: int,
+        source: PageSource,
+        *,
+        timeout: float | None = None,
+        t: Messages | None = None,
+    ) -> None:
         super().__init__(owner_id, timeout=timeout)
         self._source = source
+        if t is not None:
+            self.previous_page.label = t.gettext("Previous")
+            self.next_page.label = t.gettext("Next")
         self.index = 0
         self.current: Page | None = None
         self.position: discord.ui.Button[Any] = discord.ui.Button(
@@ -192,13 +204,14 @@ class Paginator(OwnerView):
             embed=discord.Embed.from_dict(page.embed), view=self, allowed_mentions=NO_MENTIONS
         )
 
-    @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary, row=0)
+    # i18n: the labels are set per reader in __init__; these marks put them in the catalogs.
+    @discord.ui.button(label=N_("Previous"), emoji="◀️", style=discord.ButtonStyle.secondary, row=0)
     async def previous_page(
         self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]
     ) -> None:
         await self._turn(interaction, self.index - 1)
 
-    @discord.ui.button(label="Next", emoji="▶️", style=discord.ButtonStyle.secondary, row=0)
+    @discord.ui.button(label=N_("Next"), emoji="▶️", style=discord.ButtonStyle.secondary, row=0)
     async def next_page(
         self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]
     ) -> None:

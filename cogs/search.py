@@ -20,7 +20,7 @@ from bot.core.search.query import parse_when
 from bot.core.search.service import SearchService
 from bot.runtime.client import TechbriefBot
 from cogs.bookmarks import BookmarkButton, guarded_autocomplete, search_service_of, services_of
-from cogs.common import defer
+from cogs.common import defer, tr
 from cogs.paginator import Page, Paginator
 
 
@@ -58,6 +58,7 @@ class Search(commands.Cog):
         before: str | None = None,
     ) -> None:
         service = require_search(self.bot)
+        t = tr(interaction)
         # One "now" for every page: "after:7d" must not drift while the reader pages.
         now = self.bot.services.clock()
         service.parse(query, now=now)  # QueryError (shown to the user) before any I/O
@@ -82,14 +83,16 @@ class Search(commands.Cog):
             # An unknown total ("1,000+") has a next page while pages come back full.
             has_next = page.has_more if page.total is not None else len(page.hits) == rp.PER_PAGE
             return Page(
-                embed=rp.search_embed(query, page, source=key, after=after_at, before=before_at),
-                bookmarks=rp.search_buttons(page),
+                embed=rp.search_embed(
+                    query, page, source=key, after=after_at, before=before_at, t=t
+                ),
+                bookmarks=rp.search_buttons(page, t),
                 has_next=has_next,
                 pages=rp.search_pages(page),
             )
 
         await defer(interaction)
-        await Paginator(interaction.user.id, fetch).start(interaction)
+        await Paginator(interaction.user.id, fetch, t=t).start(interaction)
 
     @search.autocomplete("source")
     async def source_autocomplete(

@@ -8,11 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.briefs import render
+from bot.core.briefs import render_admin
 from bot.core.briefs.planning import BriefService
 from bot.runtime.client import TechbriefBot
 from cogs.channels import BriefChannel
-from cogs.common import defer, guild_id_of, reply, require_manage_server
+from cogs.common import defer, guild_id_of, reply, require_manage_server, tr
 from cogs.paginator import Page, Paginator
 
 PER_PAGE = 10
@@ -43,6 +43,7 @@ class Sources(commands.Cog):
     async def sources(
         self, interaction: discord.Interaction[TechbriefBot], channel: TextChannel | None = None
     ) -> None:
+        t = tr(interaction)
         await defer(interaction)
         rows = await self.service.sources(guild_id_of(interaction))
         subscribed: set[int] | None = None
@@ -53,11 +54,13 @@ class Sources(commands.Cog):
             subscribed = chosen | catalog
 
         async def page(index: int) -> Page:
-            embed = render.sources_page(rows, page=index, per_page=PER_PAGE, subscribed=subscribed)
+            embed = render_admin.sources_page(
+                rows, page=index, per_page=PER_PAGE, subscribed=subscribed, t=t
+            )
             pages = max(1, -(-len(rows) // PER_PAGE))
             return Page(embed=embed, has_next=index + 1 < pages, pages=pages)
 
-        await Paginator(interaction.user.id, page).start(interaction)
+        await Paginator(interaction.user.id, page, t=t).start(interaction)
 
     @app_commands.command(name="subscribe", description="Add a source to a channel's brief")
     @app_commands.describe(source="The source key (start typing)", channel="The configured channel")

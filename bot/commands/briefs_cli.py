@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the handlers import what they need: `techbrief --help` stay
 
     from bot.core.briefs import Brief
     from bot.core.briefs.render import DigestFormatter
+    from bot.core.i18n import Messages
     from bot.runtime.container import Services
 
 SPAN = re.compile(r"^(\d+)\s*([hdw])$")
@@ -70,15 +71,19 @@ def print_messages(console: Console, messages: Sequence[Mapping[str, Any]]) -> N
 
 
 def brief_messages(
-    brief: Brief, timezone: str, digest_formatter: DigestFormatter | None
+    brief: Brief,
+    timezone: str,
+    digest_formatter: DigestFormatter | None,
+    t: Messages | None = None,
 ) -> list[dict[str, Any]]:
-    """What the publisher would post for this brief: the same render calls planning makes."""
+    """What the publisher would post for this brief: the same render calls planning makes
+    (``t``: the channel's guild language, as planning uses)."""
     from bot.core.briefs import render
 
     if brief.is_empty():
-        return [render.nothing_new(brief.local_date, timezone).to_dict()]
-    header = render.brief_header(brief, timezone)
-    batches = render.story_batches(brief.shown, timezone, digest_formatter=digest_formatter)
+        return [render.nothing_new(brief.local_date, timezone, t).to_dict()]
+    header = render.brief_header(brief, timezone, t)
+    batches = render.story_batches(brief.shown, timezone, digest_formatter=digest_formatter, t=t)
     return [header.to_dict(), *(b.to_dict() for b in batches)]
 
 
@@ -119,11 +124,13 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
         briefs = services.brief_service()
         now = services.clock()
         ping = None
+        t = services.localizer.english
         if args.channel is not None:
             sub = await briefs.require(args.channel)
             brief = await briefs.preview(args.channel)
             tz = sub.timezone
             ping = sub.ping_role_id
+            t = services.localizer.messages(sub.guild_locale)
         else:
             stories = await recent_stories(
                 services.sessions, since=now - parse_span(args.since), source_keys=args.source or ()
@@ -137,7 +144,7 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
             )
         from bot.core.summarize import digest_formatter
 
-        messages = brief_messages(brief, tz, digest_formatter)
+        messages = brief_messages(brief, tz, digest_formatter, t)
         if ping is not None and not brief.is_empty():
             from bot.core.briefs.addressing import with_ping
 

@@ -23,7 +23,19 @@ from __future__ import annotations
 
 
 class TechbriefError(Exception):
-    """Base of every deliberate techbrief error; ``str()`` is a user-readable sentence."""
+    """Base of every deliberate techbrief error; ``str()`` is a user-readable sentence.
+
+    A message shown to users is written as a template with named fields
+    (``UserInputError("No feed called {key}.", key=key)``): ``str()`` is the English text,
+    and the reply translates ``template`` through the catalogs and fills in ``fields``.
+    """
+
+    def __init__(self, *args: object, **fields: object) -> None:
+        self.template: str | None = args[0] if args and isinstance(args[0], str) else None
+        self.fields: dict[str, object] = fields
+        if fields and self.template is not None:
+            args = (self.template.format(**fields), *args[1:])
+        super().__init__(*args)
 
 
 class ConfigError(TechbriefError):

@@ -15,6 +15,7 @@ from bot.runtime.container import Services
 from bot.runtime.discord_api import DISCORD_DEFAULT_BASE, use_gateway
 from bot.runtime.errors import on_app_command_error
 from bot.runtime.extensions import EXTENSIONS
+from bot.runtime.i18n import CatalogTranslator
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class TechbriefBot(commands.AutoShardedBot):
             _shards, url, _limits = await self.http.get_bot_gateway()
             use_gateway(url)
         self.tree.on_error = on_app_command_error  # type: ignore[method-assign]
+        # Before any sync: the payload carries each command's ko/ja localisations.
+        await self.tree.set_translator(CatalogTranslator(self.services.localizer))
         for name in self.extension_names:
             try:
                 await self.load_extension(name)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.bookmarks.service import BookmarkService
 from bot.core.briefs.planning import BriefService
+from bot.core.i18n import Localizer
 from bot.core.ingest import Fetcher, load_catalog
 from bot.core.ingest.feed_service import FeedService
 from bot.core.ingest.refresher import Refresher
@@ -61,6 +62,8 @@ class Services:
     metrics: Metrics
     catalog: list[CatalogFeed]
     clock: Callable[[], datetime] = utc_now
+    # Catalogs read once per process; every reply and brief picks its language from it.
+    localizer: Localizer = field(default_factory=Localizer)
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     briefs: BriefService | None = None
@@ -205,6 +208,7 @@ def install_briefs(services: Services) -> None:
         post_when_empty=settings.brief.post_when_empty,
         digest_formatter=digest_formatter,
         summary_wait=timedelta(seconds=settings.brief.summary_wait_seconds),
+        localizer=services.localizer,
     )
     services.publisher = Publisher(
         services.require_discord,

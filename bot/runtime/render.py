@@ -6,12 +6,13 @@ from typing import Any
 
 import discord
 
-from bot.core.briefs import render as core_render
+from bot.core.briefs import render_admin
+from bot.core.i18n import Messages
 
 
 def embed(data: dict[str, Any]) -> discord.Embed:
     return discord.Embed.from_dict(data)
 
 
-def help_embed(commands: list[tuple[str, str]]) -> discord.Embed:
-    return embed(core_render.help_embed(commands))
+def help_embed(commands: list[tuple[str, str]], t: Messages | None = None) -> discord.Embed:
+    return embed(render_admin.help_embed(commands, t))

@@ -26,8 +26,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from bot.storage.types import BigIntId, UTCDateTime
 
@@ -211,6 +212,9 @@ class Guild(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(100), default="")
     system_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Discord's preferred_locale ("ko", "ja", "en-US"...), recorded at setup and GUILD_CREATE:
+    # briefs are planned by senders that may have no gateway to ask (migration 0012).
+    locale: Mapped[str | None] = mapped_column(String(16))
     joined_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
 
@@ -240,6 +244,12 @@ class Subscription(Base):
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    # The guild's language, read with every subscription (one correlated subquery), so
+    # planning renders each brief in it without another round trip.
+    guild_locale: Mapped[str | None] = column_property(
+        select(Guild.locale).where(Guild.id == guild_id).correlate_except(Guild).scalar_subquery()
+    )
 
     feeds: Mapped[list[SubscriptionFeed]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"

@@ -42,8 +42,14 @@ class SubscriptionsRepository:
 
     # -- guilds and channels -------------------------------------------------------------
     async def upsert_guild(
-        self, guild_id: int, name: str, system_channel_id: int | None, now: datetime
+        self,
+        guild_id: int,
+        name: str,
+        system_channel_id: int | None,
+        now: datetime,
+        locale: str | None = None,
     ) -> None:
+        """Remember a guild; ``locale`` None keeps the language recorded before."""
         async with self.sessions.begin() as s:
             guild = await s.get(Guild, guild_id)
             if guild is None:
@@ -52,6 +58,7 @@ class SubscriptionsRepository:
                         id=guild_id,
                         name=name[:100],
                         system_channel_id=system_channel_id,
+                        locale=locale[:16] if locale else None,
                         joined_at=now,
                     )
                 )
@@ -59,6 +66,8 @@ class SubscriptionsRepository:
                 guild.name = name[:100]
                 guild.system_channel_id = system_channel_id
                 guild.left_at = None
+                if locale:
+                    guild.locale = locale[:16]
 
     async def guild_left(self, guild_id: int, now: datetime) -> int:
         """The bot left (or was removed): its channels stop; returns subscriptions removed."""

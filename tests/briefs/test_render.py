@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.core.briefs import Filters, StoryView, build_brief, render
+from bot.core.briefs import Filters, StoryView, build_brief, render, render_admin
 from bot.core.briefs import safetext as st
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -87,7 +87,7 @@ class Status:
 
 
 def test_status_embed_stays_within_six_thousand_characters() -> None:
-    embed = render.status_embed([Status(n) for n in range(40)], [], NOW)
+    embed = render_admin.status_embed([Status(n) for n in range(40)], [], NOW)
     assert render.embed_length(embed) <= st.EMBED_TOTAL
     assert len(embed["fields"]) <= st.FIELDS
     assert "more configured channels" in embed["fields"][-1]["value"]

@@ -44,6 +44,85 @@ IS_COMPONENTS_V2 = 1 << 15
 _CHAT_INPUT_NAME = re.compile(r"^[-_'\w]{1,32}$")
 
 
+# Discord's locales (https://discord.com/developers/docs/reference#locales).
+DISCORD_LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
+
+
+def _check_localizations(obj: dict[str, Any], where: str, *, name_rule: str | None) -> list[str]:
+    """name_localizations / description_localizations by the same rules as the defaults.
+
+    ``name_rule``: "chat_input" (regex, lowercase), "free" (1-32, context menus), "choice"
+    (1-100), or None when the object has no localisable name.
+    """
+    problems: list[str] = []
+    for field in ("name_localizations", "description_localizations"):
+        values = obj.get(field)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{where}.{field} is not an object")
+            continue
+        for locale, text in values.items():
+            here = f"{where}.{field}[{locale}]"
+            if locale not in DISCORD_LOCALES:
+                problems.append(f"{here}: {locale!r} is not a Discord locale")
+            if not isinstance(text, str):
+                problems.append(f"{here} is not a string")
+                continue
+            if field == "description_localizations":
+                if not 1 <= len(text) <= COMMAND_DESCRIPTION_MAX:
+                    problems.append(
+                        f"{here} has {len(text)} characters (1-{COMMAND_DESCRIPTION_MAX})"
+                    )
+            elif name_rule == "chat_input":
+                if not _CHAT_INPUT_NAME.match(text) or text != text.lower():
+                    problems.append(f"{here} {text!r} is not a valid lowercase command name")
+            elif name_rule == "free":
+                if not 1 <= len(text) <= COMMAND_NAME_MAX:
+                    problems.append(f"{here} {text!r} must have 1-{COMMAND_NAME_MAX} characters")
+            elif name_rule == "choice":
+                if not 1 <= len(text) <= CHOICE_NAME_MAX:
+                    problems.append(f"{here} has {len(text)} characters (1-{CHOICE_NAME_MAX})")
+            else:
+                problems.append(f"{here}: this object has no localisable name")
+    return problems
+
+
 def _text_len(value: Any) -> int:
     return len(value) if isinstance(value, str) else 0
 
@@ -177,6 +256,7 @@ def _check_options(options: Any, where: str, depth: int) -> tuple[list[str], int
         name = opt.get("name", "")
         desc = opt.get("description", "")
         problems += _check_name_description(name, desc, here, chat_input=True)
+        problems += _check_localizations(opt, here, name_rule="chat_input")
         chars += len(name) + len(desc)
         kind = opt.get("type")
         if kind in (1, 2):
@@ -209,6 +289,7 @@ def _check_choice(choice: Any, where: str) -> list[str]:
     name = str(choice.get("name", ""))
     if not 1 <= len(name) <= CHOICE_NAME_MAX:
         problems.append(f"{where}.name has {len(name)} characters (1-{CHOICE_NAME_MAX})")
+    problems += _check_localizations(choice, where, name_rule="choice")
     value = choice.get("value")
     if isinstance(value, str) and len(value) > CHOICE_VALUE_MAX:
         problems.append(f"{where}.value has {len(value)} characters (max {CHOICE_VALUE_MAX})")
@@ -241,6 +322,7 @@ def check_command(cmd: Any, where: str = "command") -> list[str]:
     where = f"{where} {name!r}"
     if kind == 1:
         problems = _check_name_description(name, cmd.get("description", ""), where, chat_input=True)
+        problems += _check_localizations(cmd, where, name_rule="chat_input")
         option_problems, chars = _check_options(cmd.get("options"), where, 0)
         problems += option_problems
         chars += len(name) + len(cmd.get("description", ""))
@@ -248,6 +330,9 @@ def check_command(cmd: Any, where: str = "command") -> list[str]:
             problems.append(f"{where} totals {chars} characters (max {COMMAND_TOTAL_CHARS_MAX})")
         return problems
     problems = _check_name_description(name, "", where, chat_input=False)
+    problems += _check_localizations(cmd, where, name_rule="free")
+    if cmd.get("description_localizations"):
+        problems.append(f"{where}: context menu commands have no description to localise")
     if cmd.get("description"):
         problems.append(f"{where}: context menu commands must have an empty description")
     return problems

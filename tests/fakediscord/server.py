@@ -344,14 +344,16 @@ class FakeDiscord:
         member_permissions: int | None = None,
         app_permissions: int | None = None,
         timeout: float | None = None,
+        locale: str = "en-US",
     ) -> InteractionRecord:
         """Run a slash command: ``interact_command("feed add", {"url": "..."})``.
 
-        Option types come from the bot's registered command when available.
+        Option types come from the bot's registered command when available; ``locale`` is
+        the invoking user's client language (Discord's ``interaction.locale``).
         """
         ctx = self._context(guild, channel, user, member_permissions, app_permissions)
         data = B.slash_data(self.world, command, options or {}, ctx["guild"].id)
-        payload = B.base_interaction(kind=B.APPLICATION_COMMAND, data=data, **ctx)
+        payload = B.base_interaction(kind=B.APPLICATION_COMMAND, data=data, locale=locale, **ctx)
         return await self.interact(payload, timeout=timeout)
 
     async def interact_autocomplete(
@@ -382,6 +384,7 @@ class FakeDiscord:
         user: User | None = None,
         member_permissions: int | None = None,
         timeout: float | None = None,
+        locale: str = "en-US",
     ) -> InteractionRecord:
         """Click a button (or pick select ``values``) on a message the bot sent."""
         msg = message.payload if isinstance(message, StoredMessage) else message
@@ -392,6 +395,7 @@ class FakeDiscord:
         payload = B.base_interaction(
             kind=B.MESSAGE_COMPONENT,
             data=B.component_data(custom_id, component_type, values),
+            locale=locale,
             **ctx,
         )
         payload["message"] = msg

@@ -195,6 +195,7 @@ class Guild:
     roles: dict[int, Role] = field(default_factory=dict)
     channels: dict[int, Channel] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
+    preferred_locale: str = "en-US"  # the community's language (GUILD_CREATE, REST)
 
     @property
     def everyone(self) -> Role:
@@ -305,7 +306,7 @@ class Guild:
             "nsfw_level": 0,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.preferred_locale,
             "system_channel_id": None,
             "system_channel_flags": 0,
             "rules_channel_id": None,
@@ -357,10 +358,11 @@ class World:
         bot_permissions: int = P.DEFAULT_BOT,
         everyone_permissions: int = P.DEFAULT_EVERYONE,
         channels: tuple[str, ...] = ("general",),
+        preferred_locale: str = "en-US",
     ) -> Guild:
         owner = self.add_user("guild-owner")
         gid = snowflake()
-        guild = Guild(gid, name, owner.id)
+        guild = Guild(gid, name, owner.id, preferred_locale=preferred_locale)
         guild.roles[gid] = Role(gid, "@everyone", everyone_permissions, 0)
         bot_role = guild.add_role(self.bot.username, bot_permissions)
         bot_role.managed = True

@@ -86,13 +86,15 @@ def normalize_tag(raw: str) -> str:
         raise UserInputError("A tag cannot be empty.")
     if len(tag) > MAX_TAG_CHARS:
         raise UserInputError(
-            f"The tag “{tag[:MAX_TAG_CHARS]}…” is too long: tags can have at most "
-            f"{MAX_TAG_CHARS} characters."
+            "The tag “{tag}…” is too long: tags can have at most {max} characters.",
+            tag=tag[:MAX_TAG_CHARS],
+            max=MAX_TAG_CHARS,
         )
     if not _TAG_OK.match(tag):
         raise UserInputError(
-            f"The tag “{tag}” has characters tags cannot use: use letters, digits and "
-            "- _ . + # only, and separate tags with commas or spaces."
+            "The tag “{tag}” has characters tags cannot use: use letters, digits and "
+            "- _ . + # only, and separate tags with commas or spaces.",
+            tag=tag,
         )
     return tag
 
@@ -112,8 +114,10 @@ def parse_tags(raw: str | Iterable[str]) -> tuple[str, ...]:
                 tags[normalize_tag(piece)] = None
     if len(tags) > MAX_TAGS:
         raise UserInputError(
-            f"A bookmark can have at most {MAX_TAGS} tags; you gave {len(tags)}. "
-            "Keep the ones you will filter by."
+            "A bookmark can have at most {max} tags; you gave {count}. "
+            "Keep the ones you will filter by.",
+            max=MAX_TAGS,
+            count=len(tags),
         )
     return tuple(tags)
 
@@ -125,8 +129,10 @@ def clean_note(text: str | None) -> str | None:
     note = _NOTE_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if len(note) > MAX_NOTE_CHARS:
         raise UserInputError(
-            f"Notes can have at most {MAX_NOTE_CHARS:,} characters; yours has {len(note):,}. "
-            "Shorten it and try again."
+            "Notes can have at most {max:,} characters; yours has {count:,}. "
+            "Shorten it and try again.",
+            max=MAX_NOTE_CHARS,
+            count=len(note),
         )
     return note or None
 
@@ -138,7 +144,9 @@ def _clean_query(query: str | None) -> str | None:
     text = _NOTE_CONTROL.sub("", query).strip()
     if len(text) > MAX_QUERY_CHARS:
         raise UserInputError(
-            f"Search text can have at most {MAX_QUERY_CHARS} characters; yours has {len(text)}."
+            "Search text can have at most {max} characters; yours has {count}.",
+            max=MAX_QUERY_CHARS,
+            count=len(text),
         )
     return text or None
 
@@ -149,12 +157,12 @@ _MAX_ID = 2**63 - 1
 
 
 def _not_yours(story_id: int) -> NotFoundError:
-    return NotFoundError(f"Story {story_id} is not in your bookmarks.")
+    return NotFoundError("Story {id} is not in your bookmarks.", id=story_id)
 
 
 def _no_story(story_id: int) -> NotFoundError:
     return NotFoundError(
-        f"There is no story {story_id}; it may have been removed from the archive."
+        "There is no story {id}; it may have been removed from the archive.", id=story_id
     )
 
 
@@ -209,9 +217,10 @@ class BookmarkService:
                 count = await repo.count_for_user(session, user_id)
                 if created and count > self._cap:
                     raise UserInputError(
-                        f"You have reached the limit of {self._cap:,} bookmarks. Remove ones "
+                        "You have reached the limit of {cap:,} bookmarks. Remove ones "
                         "you no longer need (export them first to keep a copy) to make room "
-                        "for new ones."
+                        "for new ones.",
+                        cap=self._cap,
                     )
                 view = await repo.fetch(session, user_id, story_id)
         except IntegrityError:
@@ -288,7 +297,8 @@ class BookmarkService:
         kind = EXPORT_FORMATS.get(fmt.strip().lower())
         if kind is None:
             raise UserInputError(
-                f"Unknown export format “{fmt}”: choose markdown, html (browser bookmarks) or json."
+                "Unknown export format “{fmt}”: choose markdown, html (browser bookmarks) or json.",
+                fmt=fmt,
             )
         async with self._sessions() as session:
             # No limit: the per-user cap bounds the size (5,000 bookmarks is about 2 MB).

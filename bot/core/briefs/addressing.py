@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.core.briefs import safetext as st
 from bot.core.briefs.render import THREAD_NAME, local_date_text
+from bot.core.i18n import Messages
 
 KINDS = ("text", "forum")
 # Forum tags applied to a brief's post when the forum has one with this name (any case,
@@ -31,9 +32,11 @@ def only_role(role_id: int) -> dict[str, Any]:
     return {"parse": [], "roles": [str(int(role_id))]}
 
 
-def post_name(at: datetime, timezone: str) -> str:
-    """The title of a brief's forum post."""
-    return st.truncate(f"Tech Brief · {local_date_text(at, timezone)}", THREAD_NAME)
+def post_name(at: datetime, timezone: str, t: Messages | None = None) -> str:
+    """The title of a brief's forum post, in the channel's language."""
+    date = local_date_text(at, timezone, t)
+    text = t.gettext("Tech Brief · {date}", date=date) if t else f"Tech Brief · {date}"
+    return st.truncate(text, THREAD_NAME)
 
 
 def is_brief_tag(name: str) -> bool:
@@ -60,11 +63,14 @@ def addressed(payload: dict[str, Any], *, ping_role_id: int | None, forum: bool)
     return out
 
 
-def status_line(ping_role_id: int | None, channel_kind: str) -> str | None:
+def status_line(
+    ping_role_id: int | None, channel_kind: str, t: Messages | None = None
+) -> str | None:
     """/brief status: how the channel's briefs reach people, when that is not the default."""
+    t = t or Messages.english()
     parts = []
     if ping_role_id is not None:
-        parts.append(f"**Pings:** {ping_line(ping_role_id)}")
+        parts.append(t.gettext("**Pings:** {role}", role=ping_line(ping_role_id)))
     if channel_kind == "forum":
-        parts.append("**Posts:** a new forum post per brief")
+        parts.append(t.gettext("**Posts:** a new forum post per brief"))
     return " · ".join(parts) or None

@@ -20,6 +20,7 @@ from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief, matc
 from bot.core.briefs.safetext import safe_line
 from bot.core.briefs.schedule import EVERY, WEEKDAYS, cadence_text, local_day, next_brief_at
 from bot.core.errors import NotFoundError, UserInputError
+from bot.core.i18n import Localizer, Messages
 from bot.storage.deliveries_repo import DeliveriesRepository, PlanCommit, PlannedDelivery
 from bot.storage.models import Subscription
 from bot.storage.subscriptions_repo import (
@@ -39,10 +40,12 @@ PLAN_LIMIT = 1000  # stories per plan; a channel further behind catches up over 
 def parse_time(text: str) -> tuple[int, int]:
     parts = text.strip().replace(".", ":").split(":")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise UserInputError(f"`{text[:20]}` is not a time: use HH:MM in 24-hour form, e.g. 09:00.")
+        raise UserInputError(
+            "`{text}` is not a time: use HH:MM in 24-hour form, e.g. 09:00.", text=text[:20]
+        )
     hour, minute = int(parts[0]), int(parts[1])
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise UserInputError(f"`{text[:20]}` is not a time of day: use 00:00 to 23:59.")
+        raise UserInputError("`{text}` is not a time of day: use 00:00 to 23:59.", text=text[:20])
     return hour, minute
 
 
@@ -52,7 +55,9 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         hint = ", ".join(suggest_timezones(name, 3)) or "Europe/Berlin, Asia/Seoul, UTC"
         raise UserInputError(
-            f"`{name[:60]}` is not a time zone I know. Pick one from the list, e.g. {hint}."
+            "`{name}` is not a time zone I know. Pick one from the list, e.g. {hint}.",
+            name=name[:60],
+            hint=hint,
         ) from None
     return name
 
@@ -68,7 +73,9 @@ def check_cadence(every: str, day: str | None) -> int | None:
         return None
     name = (day or "monday").strip().lower()
     if name not in WEEKDAYS:
-        raise UserInputError(f"`{safe_line(day or '', 20)}` is not a day: use monday … sunday.")
+        raise UserInputError(
+            "`{day}` is not a day: use monday … sunday.", day=safe_line(day or "", 20)
+        )
     return WEEKDAYS.index(name)
 
 
@@ -111,7 +118,10 @@ class ChannelStatus:
     waiting: int
     paused_reason: str | None
     cadence: str = "daily"  # "daily", "on weekdays", "every Monday"
-    reach: str | None = None  # the role pinged, forum posts (None: plain channel, no ping)
+    every: str = "daily"  # the same, as data (for other languages)
+    weekday: int | None = None
+    ping_role_id: int | None = None  # the role its briefs mention
+    channel_kind: str = "text"  # "forum": each brief is a new forum post
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +178,10 @@ class BriefService:
         post_when_empty: bool = False,
         digest_formatter: render.DigestFormatter | None = None,
         summary_wait: timedelta = timedelta(0),
+        localizer: Localizer | None = None,
     ) -> None:
         self.subs = subscriptions
+        self._localizer = localizer or Localizer()
         self.outbox = deliveries
         self._clock = clock
         self._cap = per_source_cap
@@ -182,9 +194,17 @@ class BriefService:
         self._held_since: dict[int, datetime] = {}
 
     # -- guilds and channels (gateway events) -----------------------------------------------
-    async def guild_seen(self, guild_id: int, name: str, system_channel_id: int | None) -> None:
-        """The bot is in this guild (joined, or it became available): remember it."""
-        await self.subs.upsert_guild(guild_id, name, system_channel_id, self._clock())
+    async def guild_seen(
+        self,
+        guild_id: int,
+        name: str,
+        system_channel_id: int | None,
+        *,
+        locale: str | None = None,
+    ) -> None:
+        """The bot is in this guild (joined, or it became available): remember it, and the
+        language its briefs are written in (Discord's preferred_locale)."""
+        await self.subs.upsert_guild(guild_id, name, system_channel_id, self._clock(), locale)
 
     async def guild_left(self, guild_id: int) -> int:
         """The bot was removed: the guild's channels stop; returns subscriptions removed."""
@@ -271,7 +291,8 @@ class BriefService:
         unknown = [k for k in keys if k not in known]
         if unknown:
             raise UserInputError(
-                f"Unknown source(s): {', '.join(unknown[:5])}. `/sources` lists them all."
+                "Unknown source(s): {keys}. `/sources` lists them all.",
+                keys=", ".join(unknown[:5]),
             )
         return [known[k] for k in keys]
 
@@ -317,7 +338,7 @@ class BriefService:
         if keyword is not None:
             keyword = " ".join(keyword.split())
             if not keyword or len(keyword) > MAX_KEYWORD:
-                raise UserInputError(f"A keyword must be 1 to {MAX_KEYWORD} characters.")
+                raise UserInputError("A keyword must be 1 to {max} characters.", max=MAX_KEYWORD)
         await self.subs.set_filter(channel_id, kind, keyword)
         sub = await self.require(channel_id)
         waiting = await self.subs.pending_stories(sub)
@@ -353,7 +374,10 @@ class BriefService:
                     waiting=await self.subs.count_pending(sub),
                     paused_reason=sub.paused_reason,
                     cadence=cadence_text(sub.every, sub.weekday),
-                    reach=addressing.status_line(sub.ping_role_id, sub.channel_kind),
+                    every=sub.every,
+                    weekday=sub.weekday,
+                    ping_role_id=sub.ping_role_id,
+                    channel_kind=sub.channel_kind,
                 )
             )
         return out
@@ -524,7 +548,7 @@ class BriefService:
                 )
             next_at = memo.next_at[when]
         told = tuple((s.id, s.source_key) for s in stories)
-        shape = (told, sub.mode, filters_of(sub), sub.timezone, scheduled)
+        shape = (told, sub.mode, filters_of(sub), sub.timezone, scheduled, self._t(sub).locale)
         if shape not in memo.rendered:
             memo.rendered[shape] = self._deliveries(
                 sub, stories, now, new_watermark, scheduled=scheduled
@@ -543,6 +567,11 @@ class BriefService:
             deliveries=deliveries,
         )
 
+    def _t(self, sub: Subscription) -> Messages:
+        """The language of a channel's posts: its guild's preferred locale (from the database:
+        the sender may run without a gateway to ask)."""
+        return self._localizer.messages(getattr(sub, "guild_locale", None))
+
     def _deliveries(
         self,
         sub: Subscription,
@@ -553,6 +582,7 @@ class BriefService:
         scheduled: bool = True,
     ) -> list[PlannedDelivery]:
         tz = sub.timezone
+        t = self._t(sub)
         if sub.mode == "realtime":
             filters = filters_of(sub)
             out = []
@@ -560,7 +590,7 @@ class BriefService:
                 brief = build_brief([story], filters=filters, at_local=now, per_source_cap=1)
                 if brief.is_empty():
                     continue
-                spec = render.story_message(story, tz, digest_formatter=self._digest)
+                spec = render.story_message(story, tz, digest_formatter=self._digest, t=t)
                 out.append(
                     PlannedDelivery(
                         dedupe_key=f"story:{story.id}",
@@ -577,28 +607,28 @@ class BriefService:
         if brief.is_empty():
             if not (self._post_when_empty and scheduled):
                 return []  # "nothing new" belongs to the daily slot, not to /brief send
-            spec = render.nothing_new(now, tz)
+            spec = render.nothing_new(now, tz, t)
             return [
                 PlannedDelivery(
                     dedupe_key=f"empty:{local_day(now, tz).isoformat()}",
                     kind="notice",
                     payload={
                         "header": spec.to_dict(),
-                        "post_name": addressing.post_name(now, tz),
+                        "post_name": addressing.post_name(now, tz, t),
                         "story_ids": [],
                     },
                 )
             ]
-        header = render.brief_header(brief, tz)
-        batches = render.story_batches(brief.shown, tz, digest_formatter=self._digest)
+        header = render.brief_header(brief, tz, t)
+        batches = render.story_batches(brief.shown, tz, digest_formatter=self._digest, t=t)
         return [
             PlannedDelivery(
                 dedupe_key=f"brief:{sub.watermark}-{upto}",
                 kind="brief",
                 payload={
                     "header": header.to_dict(),
-                    "thread_name": render.thread_name(brief, tz),
-                    "post_name": addressing.post_name(brief.local_date, tz),
+                    "thread_name": render.thread_name(brief, tz, t),
+                    "post_name": addressing.post_name(brief.local_date, tz, t),
                     "batches": [b.to_dict() for b in batches],
                     "story_ids": [s.id for s in brief.shown],
                 },

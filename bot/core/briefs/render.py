@@ -7,16 +7,16 @@ hostile: it only ever enters through `safetext` (escaped, mentions defused, cut 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo
 
 from bot.core.briefs import safetext as st
 from bot.core.briefs.builder import Brief, StoryView
 from bot.core.briefs.media_line import kind_mark, media_line
+from bot.core.i18n import N_, Messages
 from bot.core.ingest.types import AddedFeed, FeedRow, RemovedFeed, RenamedFeed
 
 BRAND = 0x5865F2
@@ -24,7 +24,20 @@ BOOKMARK_PREFIX = "tb:bm:"
 BUTTON_SECONDARY = 2
 THREAD_NAME = 100
 
-DigestFormatter = Callable[[dict[str, Any], int], str | None]
+BOOKMARK_LABEL = N_("Bookmark")
+TAKEAWAY_LABEL = N_("Takeaway")
+
+
+class DigestFormatter(Protocol):
+    """A stored summary as description text (bot.core.summarize.digest_formatter)."""
+
+    def __call__(
+        self, data: dict[str, Any], limit: int, *, takeaway_label: str = ...
+    ) -> str | None: ...
+
+
+def _en(t: Messages | None) -> Messages:
+    return t if t is not None else Messages.english()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +90,10 @@ def safe_url(url: str | None) -> str | None:
     return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
 
 
+def channel_mention(channel_id: int) -> str:
+    return f"<#{channel_id}>"
+
+
 def bookmark_custom_id(story_id: int) -> str:
     return f"{BOOKMARK_PREFIX}{story_id}"
 
@@ -88,7 +105,7 @@ def parse_bookmark_custom_id(custom_id: str) -> int | None:
     return int(rest) if rest.isdigit() else None
 
 
-def bookmark_button(story_id: int, label: str = "Bookmark") -> dict[str, Any]:
+def bookmark_button(story_id: int, label: str = BOOKMARK_LABEL) -> dict[str, Any]:
     return {
         "type": 2,
         "style": BUTTON_SECONDARY,
@@ -114,8 +131,9 @@ def embed_length(embed: dict[str, Any]) -> int:
     return total
 
 
-def local_date_text(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y")
+def local_date_text(moment: datetime, timezone: str, t: Messages | None = None) -> str:
+    """The local date in the channel's language, through Babel (CLDR)."""
+    return _en(t).date(moment, timezone)
 
 
 def story_embed(
@@ -124,13 +142,17 @@ def story_embed(
     *,
     digest_formatter: DigestFormatter | None = None,
     description_limit: int = 1500,
+    t: Messages | None = None,
 ) -> dict[str, Any]:
+    t = _en(t)
     # A podcast or video says so under its summary, with its length and play link.
     media = media_line(story.kind, story.duration_s, safe_url(story.media_url))
     limit = description_limit - (len(media) + 2 if media else 0)
     description = None
     if story.digest and digest_formatter is not None:
-        description = digest_formatter(story.digest, limit)
+        description = digest_formatter(
+            story.digest, limit, takeaway_label=t.gettext(TAKEAWAY_LABEL)
+        )
     if not description:
         description = st.truncate(st.inert(story.summary), limit)
     if media:
@@ -146,7 +168,7 @@ def story_embed(
     url = safe_url(story.url)
     if url:
         embed["url"] = url
-    footer = local_date_text(story.published_at, timezone)
+    footer = local_date_text(story.published_at, timezone, t)
     if story.author:
         footer = f"{plain(story.author)} · {footer}"
     embed["footer"] = {"text": st.truncate(footer, st.FOOTER)}
@@ -158,9 +180,10 @@ def story_embed(
 
 def story_message(story: StoryView, timezone: str, **kw: Any) -> MessageSpec:
     """Realtime mode: one story, one message, one Bookmark button."""
+    label = _en(kw.get("t")).gettext(BOOKMARK_LABEL)
     return MessageSpec(
         embeds=(story_embed(story, timezone, **kw),),
-        components=action_rows([bookmark_button(story.id)]),
+        components=action_rows([bookmark_button(story.id, label)]),
         story_ids=(story.id,),
     )
 
@@ -200,18 +223,19 @@ def story_batches(stories: Sequence[StoryView], timezone: str, **kw: Any) -> lis
     return batches
 
 
-def brief_title(brief: Brief, timezone: str) -> str:
-    n = brief.total
-    sources = brief.source_count
-    return (
-        f"Tech Brief · {local_date_text(brief.local_date, timezone)} · "
-        f"{n} new {'story' if n == 1 else 'stories'} from {sources} "
-        f"{'source' if sources == 1 else 'sources'}"
+def brief_title(brief: Brief, timezone: str, t: Messages | None = None) -> str:
+    t = _en(t)
+    return t.gettext(
+        "Tech Brief · {date} · {stories} from {sources}",
+        date=local_date_text(brief.local_date, timezone, t),
+        stories=t.ngettext("{n} new story", "{n} new stories", brief.total),
+        sources=t.ngettext("{n} source", "{n} sources", brief.source_count),
     )
 
 
-def brief_header(brief: Brief, timezone: str) -> MessageSpec:
+def brief_header(brief: Brief, timezone: str, t: Messages | None = None) -> MessageSpec:
     """The header: one line per story, grouped by source, each title linked."""
+    t = _en(t)
     lines: list[str] = []
     for group in brief.groups:
         label = st.safe_line(group.name or group.key, 48)
@@ -224,27 +248,30 @@ def brief_header(brief: Brief, timezone: str) -> MessageSpec:
                 + (f"[{title}]({url})" if url else title)
             )
         if group.more:
-            lines.append(
-                f"**{label}** · …and {group.more} more: `/search query:source:{group.key}`"
+            more = t.gettext(
+                "…and {count} more: `/search query:source:{key}`",
+                count=group.more,
+                key=group.key,
             )
-    description = _fit_lines(lines, st.EMBED_DESCRIPTION)
+            lines.append(f"**{label}** · {more}")
+    description = fit_lines(lines, st.EMBED_DESCRIPTION, t)
     embed = {
         "type": "rich",
-        "title": st.truncate(brief_title(brief, timezone), st.EMBED_TITLE),
+        "title": st.truncate(brief_title(brief, timezone, t), st.EMBED_TITLE),
         "description": description,
         "color": BRAND,
-        "footer": {"text": "Bookmark any story with its button · /search the archive"},
+        "footer": {"text": t.gettext("Bookmark any story with its button · /search the archive")},
     }
     return MessageSpec(embeds=(embed,), story_ids=tuple(s.id for s in brief.shown))
 
 
-def _fit_lines(lines: Sequence[str], limit: int) -> str:
+def fit_lines(lines: Sequence[str], limit: int, t: Messages | None = None) -> str:
     """Whole lines only; when they do not fit, say how many were left out."""
     out: list[str] = []
     used = 0
     for index, line in enumerate(lines):
         remaining = len(lines) - index
-        tail = f"\n…and {remaining} more"
+        tail = "\n" + _en(t).gettext("…and {count} more", count=remaining)
         if used + len(line) + 1 + len(tail) > limit:
             out.append(tail.strip())
             break
@@ -253,122 +280,16 @@ def _fit_lines(lines: Sequence[str], limit: int) -> str:
     return "\n".join(out)
 
 
-def thread_name(brief: Brief, timezone: str) -> str:
-    return st.truncate(f"Tech Brief {local_date_text(brief.local_date, timezone)}", THREAD_NAME)
+def thread_name(brief: Brief, timezone: str, t: Messages | None = None) -> str:
+    date = local_date_text(brief.local_date, timezone, t)
+    return st.truncate(_en(t).gettext("Tech Brief {date}", date=date), THREAD_NAME)
 
 
-def nothing_new(at: datetime, timezone: str) -> MessageSpec:
-    return MessageSpec(content=f"Tech Brief · {local_date_text(at, timezone)} · nothing new today.")
-
-
-def help_embed(commands: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    intro = (
-        "techbrief reads engineering blogs (Netflix, Google, Meta, AWS, Discord, LINE, Toss, "
-        "Kakao, Naver, Woowahan and any feed you add) and posts a **daily tech brief** of new "
-        "stories in the channels an admin sets up. Everyone can **search** the archive and keep "
-        "**private bookmarks**.\n\n"
+def nothing_new(at: datetime, timezone: str, t: Messages | None = None) -> MessageSpec:
+    date = local_date_text(at, timezone, t)
+    return MessageSpec(
+        content=_en(t).gettext("Tech Brief · {date} · nothing new today.", date=date)
     )
-    lines = [f"`{name}` — {st.truncate(desc, 100)}" for name, desc in commands]
-    return {
-        "type": "rich",
-        "title": "techbrief help",
-        "color": BRAND,
-        "description": intro + _fit_lines(lines, st.EMBED_DESCRIPTION - len(intro)),
-        "footer": {"text": "Admin commands need the Manage Server permission."},
-    }
-
-
-def _mode_text(status: Any) -> str:
-    if status.mode != "brief":
-        return "realtime"
-    cadence = getattr(status, "cadence", "daily")
-    return "daily brief" if cadence == "daily" else f"brief {cadence}"
-
-
-def status_embed(statuses: Sequence[Any], failing: Sequence[Any], now: datetime) -> dict[str, Any]:
-    """`/brief status`: one field per configured channel, then the feeds that are failing."""
-    fields: list[dict[str, Any]] = []
-    budget = st.EMBED_TOTAL - 1200  # title, the failing-feeds field and the "more" line
-    shown = 0
-    for s in statuses[: st.FIELDS - 2]:
-        when = "—"
-        if s.mode == "realtime":
-            when = "as stories arrive"
-        elif s.next_brief_at is not None:
-            local = s.next_brief_at.astimezone(ZoneInfo(s.timezone))
-            when = f"{local:%a %d %b %H:%M} {s.timezone} (<t:{int(s.next_brief_at.timestamp())}:R>)"
-        lines = [
-            f"**Mode:** {_mode_text(s)} · **Next:** {when}",
-            f"**Sources:** {st.truncate(', '.join(s.sources) or 'none', 300)}",
-            f"**Stories waiting:** {s.waiting}",
-        ]
-        if getattr(s, "reach", None):
-            lines.append(s.reach)
-        if s.include or s.exclude:
-            inc = ", ".join(s.include) or "—"
-            exc = ", ".join(s.exclude) or "—"
-            lines.append(st.truncate(f"**Filters:** include {inc}; exclude {exc}", 300))
-        if s.paused_reason:
-            lines.append(f"⏸️ **Paused:** {st.truncate(st.inert(s.paused_reason), 300)}")
-        value = st.truncate(f"<#{s.channel_id}>\n" + "\n".join(lines), st.FIELD_VALUE)
-        budget -= len("Channel") + len(value)
-        if budget < 0:
-            break  # the embed's 6,000 characters are spent; the rest is counted below
-        fields.append({"name": "Channel", "value": value, "inline": False})
-        shown += 1
-    if shown < len(statuses):
-        fields.append(
-            {
-                "name": "More channels",
-                "value": f"…and {len(statuses) - shown} more configured channels.",
-                "inline": False,
-            }
-        )
-    if failing:
-        rows = [
-            f"`{f.key}` · {st.truncate(st.inert(f.last_error or 'error'), 120)} · "
-            f"retry <t:{int(f.next_check_at.timestamp())}:R>"
-            for f in failing
-        ]
-        fields.append(
-            {"name": "Feeds failing", "value": _fit_lines(rows, st.FIELD_VALUE), "inline": False}
-        )
-    description = None if statuses else "No channel is set up yet: run `/brief setup`."
-    embed: dict[str, Any] = {
-        "type": "rich",
-        "title": "techbrief status",
-        "color": BRAND,
-        "fields": fields,
-        "timestamp": now.isoformat(),
-    }
-    if description:
-        embed["description"] = description
-    return embed
-
-
-def sources_page(
-    rows: Sequence[Any], *, page: int, per_page: int, subscribed: set[int] | None = None
-) -> dict[str, Any]:
-    """One page of `/sources`: key, name and status of each source."""
-    chunk = rows[page * per_page : (page + 1) * per_page]
-    lines = []
-    for row in chunk:
-        mark = ""
-        if subscribed is not None:
-            mark = "✅ " if row.id in subscribed else "▫️ "
-        origin = "" if row.origin == "catalog" else " · *your feed*"
-        failing = " · ⚠️ failing" if row.error_count else ""
-        lines.append(f"{mark}`{row.key}` · {st.safe_line(row.title, 80)}{origin}{failing}")
-    pages = max(1, -(-len(rows) // per_page))
-    return {
-        "type": "rich",
-        "title": f"Sources ({len(rows)})",
-        "color": BRAND,
-        "description": _fit_lines(lines, st.EMBED_DESCRIPTION) or "No sources yet.",
-        "footer": {
-            "text": f"Page {page + 1}/{pages} · /subscribe source:KEY adds one to a channel"
-        },
-    }
 
 
 # -- /feed: a server's own feeds (add, remove, list, status) ------------------------------------
@@ -409,53 +330,76 @@ def _story_link(title: str | None, url: str | None, limit: int) -> str:
     return f"[{text}](<{link}>)" if link else text
 
 
-def feed_added_text(added: AddedFeed, *, channel_id: int | None = None) -> str:
+def feed_added_text(
+    added: AddedFeed, *, channel_id: int | None = None, t: Messages | None = None
+) -> str:
     """`/feed add`: what was added, its latest story (linked) and where it will be posted."""
+    t = _en(t)
     title = st.safe_line(added.title, 200) or "(untitled)"
     n = added.stories
-    stories = f"{n} {'story' if n == 1 else 'stories'}"
     archived = (
-        f"The bot already tracks it: its {stories} are searchable here now"
+        t.ngettext(
+            "The bot already tracks it: its {n} story are searchable here now",
+            "The bot already tracks it: its {n} stories are searchable here now",
+            n,
+        )
         if added.already_tracked
-        else f"{n} existing {'story' if n == 1 else 'stories'} archived and searchable"
+        else t.ngettext(
+            "{n} existing story archived and searchable",
+            "{n} existing stories archived and searchable",
+            n,
+        )
     )
     lines = [
-        f"Added **{title}** as `{added.key}`.",
-        f"{archived}; they are not announced, only new posts are.",
+        t.gettext("Added **{title}** as `{key}`.", title=title, key=added.key),
+        t.gettext("{archived}; they are not announced, only new posts are.", archived=archived),
     ]
     latest = len(lines)
     has_latest = bool(added.latest_title or added.latest_url)
+    latest_label = t.gettext("Latest:") + " "
     if has_latest:
-        lines.append("Latest: " + _story_link(added.latest_title, added.latest_url, 200))
+        lines.append(latest_label + _story_link(added.latest_title, added.latest_url, 200))
     if channel_id is not None:
-        lines.append(f"<#{channel_id}> gets its new stories from now on.")
+        lines.append(
+            t.gettext(
+                "{channel} gets its new stories from now on.", channel=channel_mention(channel_id)
+            )
+        )
     else:
         lines.append(
-            f"Add it to a brief with `/subscribe source:{added.key} channel:…`; "
-            "`/feed status` shows if it stops working."
+            t.gettext(
+                "Add it to a brief with `/subscribe source:{key} channel:…`; "
+                "`/feed status` shows if it stops working.",
+                key=added.key,
+            )
         )
     text = "\n".join(lines)
     # Only the link can be long (URLs up to 2,000 characters): drop it before cutting text.
     if len(text) > st.CONTENT and has_latest:
-        lines[latest] = "Latest: " + _story_link(added.latest_title, None, 200)
+        lines[latest] = latest_label + _story_link(added.latest_title, None, 200)
         text = "\n".join(lines)
     return st.truncate(text, st.CONTENT)
 
 
-def feed_renamed_text(renamed: RenamedFeed) -> str:
+def feed_renamed_text(renamed: RenamedFeed, t: Messages | None = None) -> str:
     old = st.safe_line(renamed.old_name, 100) or "(untitled)"
     new = st.safe_line(renamed.new_name, 100)
-    return (
-        f"Renamed **{old}** to **{new}**. Briefs, search and bookmarks show the new name; "
-        f"its key stays `{renamed.key}`, so `source:{renamed.key}` filters keep working."
+    return _en(t).gettext(
+        "Renamed **{old}** to **{new}**. Briefs, search and bookmarks show the new name; "
+        "its key stays `{key}`, so `source:{key}` filters keep working.",
+        old=old,
+        new=new,
+        key=renamed.key,
     )
 
 
-def feed_removed_text(removed: RemovedFeed) -> str:
+def feed_removed_text(removed: RemovedFeed, t: Messages | None = None) -> str:
     title = st.safe_line(removed.title, 200) or "(untitled)"
-    return (
-        f"Removed **{title}** (`{removed.key}`): this server no longer follows it, so no more "
-        "of its stories reach your briefs. Bookmarks of its stories stay."
+    return _en(t).gettext(
+        "Removed **{title}** (`{key}`): this server no longer follows it, so no more "
+        "of its stories reach your briefs. Bookmarks of its stories stay.",
+        title=title,
+        key=removed.key,
     )
 
 
@@ -472,14 +416,17 @@ def feed_choices(feeds: Sequence[FeedRow], current: str) -> list[tuple[str, str]
     ]
 
 
-def _health_mark(feed: FeedRow, now: datetime | None) -> str:
+def _health_mark(feed: FeedRow, now: datetime | None, t: Messages) -> str:
     problem = feed_problem(feed, now) if now is not None else None
-    return {
-        _GONE: " · ⛔ gone (HTTP 410)",
-        _FAILING: f" · ⚠️ failing ({feed.error_count}×)",
-        _SLOWED: " · 🐢 slowed down by the site",
-        _OVERDUE: " · 🐢 check overdue",
-    }.get(problem or "", "")
+    if problem == _GONE:
+        return " · ⛔ " + t.gettext("gone (HTTP 410)")
+    if problem == _FAILING:
+        return " · ⚠️ " + t.gettext("failing ({count}×)", count=feed.error_count)
+    if problem == _SLOWED:
+        return " · 🐢 " + t.gettext("slowed down by the site")
+    if problem == _OVERDUE:
+        return " · 🐢 " + t.gettext("check overdue")
+    return ""
 
 
 def feeds_page(
@@ -488,47 +435,57 @@ def feeds_page(
     page: int,
     per_page: int = FEEDS_PER_PAGE,
     now: datetime | None = None,
+    t: Messages | None = None,
 ) -> dict[str, Any]:
     """One page of `/feed list`: key, title, feed link and health of each of the server's feeds."""
+    t = _en(t)
     chunk = feeds[page * per_page : (page + 1) * per_page]
     lines = []
+    feed_word = t.gettext("feed")
     for feed in chunk:
         url = safe_url(feed.url)
-        link = f" · [feed](<{url}>)" if url and len(url) <= FEED_LINK_MAX else ""
+        link = f" · [{feed_word}](<{url}>)" if url and len(url) <= FEED_LINK_MAX else ""
         lines.append(
             f"`{feed.key}` · {st.safe_line(feed.title, 80) or '(untitled)'}{link}"
-            f"{_health_mark(feed, now)}"
+            f"{_health_mark(feed, now, t)}"
         )
     pages = max(1, -(-len(feeds) // per_page))
-    empty = "This server has not added any feeds yet: `/feed add url:` adds one."
+    empty = t.gettext("This server has not added any feeds yet: `/feed add url:` adds one.")
     return {
         "type": "rich",
-        "title": f"This server's feeds ({len(feeds)})",
+        "title": t.gettext("This server's feeds ({count})", count=len(feeds)),
         "color": BRAND,
-        "description": _fit_lines(lines, st.EMBED_DESCRIPTION) or empty,
+        "description": fit_lines(lines, st.EMBED_DESCRIPTION, t) or empty,
         "footer": {
-            "text": f"Page {page + 1}/{pages} · /feed status shows errors · /feed remove stops one"
+            "text": t.gettext(
+                "Page {page}/{pages} · /feed status shows errors · /feed remove stops one",
+                page=page + 1,
+                pages=pages,
+            )
         },
     }
 
 
-def _feed_status_field(feed: FeedRow, problem: str) -> dict[str, Any]:
-    whose = "catalog" if feed.origin == "catalog" else "this server's feed"
+def _feed_status_field(feed: FeedRow, problem: str, t: Messages) -> dict[str, Any]:
+    whose = t.gettext("catalog") if feed.origin == "catalog" else t.gettext("this server's feed")
     name = f"{'⛔' if problem == _GONE else '⚠️' if problem == _FAILING else '🐢'} {feed.key}"
     lines = [f"{st.safe_line(feed.title, 120) or '(untitled)'} · {whose}"]
     if feed.last_error:
-        lines.append(f"**Last error:** {st.truncate(st.inert(feed.last_error), 300)}")
+        error = st.truncate(st.inert(feed.last_error), 300)
+        lines.append(t.gettext("**Last error:** {error}", error=error))
     if problem == _OVERDUE:
-        lines.append("**Slow:** its check is overdue; polling is behind.")
-    lines.append(f"**Errors in a row:** {feed.error_count}")
+        lines.append(t.gettext("**Slow:** its check is overdue; polling is behind."))
+    lines.append(t.gettext("**Errors in a row:** {count}", count=feed.error_count))
     success = feed.last_success_at
-    lines.append(f"**Last success:** {_discord_time(success) if success else 'never'}")
+    when = _discord_time(success) if success else t.gettext("never")
+    lines.append(t.gettext("**Last success:** {when}", when=when))
     if problem == _GONE:
-        lines.append("**Next check:** none, the site says the feed is gone (HTTP 410)")
+        lines.append(t.gettext("**Next check:** none, the site says the feed is gone (HTTP 410)"))
     elif problem == _OVERDUE:
-        lines.append(f"**Next check:** was due {_discord_time(feed.next_check_at)}")
+        due = _discord_time(feed.next_check_at)
+        lines.append(t.gettext("**Next check:** was due {when}", when=due))
     else:
-        lines.append(f"**Next check:** {_discord_time(feed.next_check_at)}")
+        lines.append(t.gettext("**Next check:** {when}", when=_discord_time(feed.next_check_at)))
     return {
         "name": st.truncate(name, st.FIELD_NAME),
         "value": st.truncate("\n".join(lines), st.FIELD_VALUE),
@@ -536,19 +493,22 @@ def _feed_status_field(feed: FeedRow, problem: str) -> dict[str, Any]:
     }
 
 
-def feed_status_embed(feeds: Sequence[FeedRow], now: datetime) -> dict[str, Any]:
+def feed_status_embed(
+    feeds: Sequence[FeedRow], now: datetime, t: Messages | None = None
+) -> dict[str, Any]:
     """`/feed status`: a one-line summary, then one field per failing or slow feed."""
+    t = _en(t)
     problems = [(f, p) for f in feeds if (p := feed_problem(f, now)) is not None]
     ok = len(feeds) - len(problems)
     failing = sum(1 for _, p in problems if p in (_GONE, _FAILING))
     slow = len(problems) - failing
-    summary = f"**{ok} {'feed' if ok == 1 else 'feeds'} OK**"
+    summary = "**" + t.ngettext("{n} feed OK", "{n} feeds OK", ok) + "**"
     if problems:
-        summary += f" · {failing} failing · {slow} slow"
+        summary += " · " + t.gettext("{failing} failing · {slow} slow", failing=failing, slow=slow)
     fields: list[dict[str, Any]] = []
     budget = st.EMBED_TOTAL - 500  # title, summary and the "more" field
     for feed, problem in problems[: st.FIELDS - 1]:
-        field_ = _feed_status_field(feed, problem)
+        field_ = _feed_status_field(feed, problem, t)
         budget -= len(field_["name"]) + len(field_["value"])
         if budget < 0:
             break  # the embed's 6,000 characters are spent; the rest is counted below
@@ -556,19 +516,25 @@ def feed_status_embed(feeds: Sequence[FeedRow], now: datetime) -> dict[str, Any]
     if len(fields) < len(problems):
         fields.append(
             {
-                "name": "More",
-                "value": f"…and {len(problems) - len(fields)} more failing or slow feeds.",
+                "name": t.gettext("More"),
+                "value": t.gettext(
+                    "…and {count} more failing or slow feeds.", count=len(problems) - len(fields)
+                ),
                 "inline": False,
             }
         )
     if not feeds:
-        summary = "No feeds yet: `/feed add url:` adds one, `/sources` lists the catalog."
+        summary = t.gettext(
+            "No feeds yet: `/feed add url:` adds one, `/sources` lists the catalog."
+        )
     return {
         "type": "rich",
-        "title": "Feed status",
+        "title": t.gettext("Feed status"),
         "color": BRAND,
         "description": summary,
         "fields": fields,
-        "footer": {"text": "Failing feeds are retried with growing pauses, at least once a day."},
+        "footer": {
+            "text": t.gettext("Failing feeds are retried with growing pauses, at least once a day.")
+        },
         "timestamp": now.isoformat(),
     }

@@ -25,6 +25,7 @@ from typing import Any
 from bot.core.bookmarks import AddResult, BookmarkPage, SavedBookmark
 from bot.core.briefs import safetext as st
 from bot.core.briefs.render import BRAND, safe_url
+from bot.core.i18n import N_, Messages
 from bot.core.search import SearchHit, SearchPage
 
 PER_PAGE = 5
@@ -89,9 +90,13 @@ def source_choice_name(key: str, title: str | None) -> str:
     return plain_label(f"{key} — {title}" if title and title != key else key, st.CHOICE_NAME)
 
 
-def result_button_label(number: int) -> str:
+def _en(t: Messages | None) -> Messages:
+    return t if t is not None else Messages.english()
+
+
+def result_button_label(number: int, t: Messages | None = None) -> str:
     """A Bookmark button under a result list: short, so five fit in one row on a phone."""
-    return st.truncate(f"Bookmark {number}", st.BUTTON_LABEL)
+    return st.truncate(_en(t).gettext("Bookmark {number}", number=number), st.BUTTON_LABEL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,56 +154,83 @@ def _linked_title(title: str, url: str | None, limit: int = TITLE_IN_LIST) -> st
     return f"[{text}]({link})" if link else text
 
 
-def saved_text(result: AddResult) -> str:
+def saved_text(result: AddResult, t: Messages | None = None) -> str:
     """Answer to a Bookmark click / `/bookmark add`: saved, or already there."""
+    t = _en(t)
     b = result.bookmark
     title = _linked_title(b.title, b.url, 200)
     if not result.created:
-        return f"🔖 Already in your bookmarks: **{title}**\nSee them all with `/bookmarks`."
-    return (
-        f"🔖 Saved **{title}** to your bookmarks "
-        f"({result.count:,} of {result.cap:,}).\n"
-        f"Add a note with `/bookmark note`, tags with `/bookmark tag`; only you can see them."
+        return t.gettext(
+            "🔖 Already in your bookmarks: **{title}**\nSee them all with `/bookmarks`.",
+            title=title,
+        )
+    return t.gettext(
+        "🔖 Saved **{title}** to your bookmarks ({count:,} of {cap:,}).\n"
+        "Add a note with `/bookmark note`, tags with `/bookmark tag`; only you can see them.",
+        title=title,
+        count=result.count,
+        cap=result.cap,
     )
 
 
-def saved_many_text(saved: Sequence[AddResult], failed: Sequence[str]) -> str:
+def saved_many_text(
+    saved: Sequence[AddResult], failed: Sequence[str], t: Messages | None = None
+) -> str:
     """Answer to picking several stories in the "Bookmark story" select menu."""
+    t = _en(t)
     lines: list[str] = []
     for result in saved:
         b = result.bookmark
         title = _linked_title(b.title, b.url, 150)
-        lines.append(f"🔖 {'Saved' if result.created else 'Already saved'}: **{title}**")
+        if result.created:
+            lines.append(t.gettext("🔖 Saved: **{title}**", title=title))
+        else:
+            lines.append(t.gettext("🔖 Already saved: **{title}**", title=title))
     lines += [f"⚠️ {st.truncate(st.inert(reason), 300)}" for reason in failed]
-    return _fit(lines, st.CONTENT)
+    return _fit(lines, st.CONTENT, t)
 
 
-def removed_text(item: SavedBookmark) -> str:
-    return f"Removed **{_linked_title(item.title, item.url, 200)}** from your bookmarks."
+def removed_text(item: SavedBookmark, t: Messages | None = None) -> str:
+    return _en(t).gettext(
+        "Removed **{title}** from your bookmarks.", title=_linked_title(item.title, item.url, 200)
+    )
 
 
-def note_text(item: SavedBookmark) -> str:
+def note_text(item: SavedBookmark, t: Messages | None = None) -> str:
+    t = _en(t)
     title = _linked_title(item.title, item.url, 200)
     if not item.note:
-        return f"Removed the note from **{title}**."
+        return t.gettext("Removed the note from **{title}**.", title=title)
     note = st.truncate(st.inert(item.note), 1200)
-    return f"Note on **{title}**:\n>>> {note}"
+    return t.gettext("Note on **{title}**:", title=title) + f"\n>>> {note}"
 
 
-def tags_text(item: SavedBookmark) -> str:
+def tags_text(item: SavedBookmark, t: Messages | None = None) -> str:
+    t = _en(t)
     title = _linked_title(item.title, item.url, 200)
     if not item.tags:
-        return f"Removed all tags from **{title}**."
-    return f"Tags on **{title}**: {_tag_list(item.tags)}\nFilter by one with `/bookmarks tag:`."
+        return t.gettext("Removed all tags from **{title}**.", title=title)
+    return t.gettext(
+        "Tags on **{title}**: {tags}\nFilter by one with `/bookmarks tag:`.",
+        title=title,
+        tags=_tag_list(item.tags),
+    )
 
 
-def export_text(filename: str, fmt: str) -> str:
-    what = {
-        "md": "Markdown",
-        "html": "a bookmarks file your browser can import (Bookmarks › Import)",
-        "json": "JSON",
-    }.get(filename.rsplit(".", 1)[-1], st.safe_line(fmt, 20))
-    return f"Your bookmarks as {what}: `{st.safe_line(filename, 100)}`"
+EXPORT_KINDS = {
+    "md": N_("Markdown"),
+    "html": N_("a bookmarks file your browser can import (Bookmarks › Import)"),
+    "json": N_("JSON"),
+}
+
+
+def export_text(filename: str, fmt: str, t: Messages | None = None) -> str:
+    t = _en(t)
+    kind = EXPORT_KINDS.get(filename.rsplit(".", 1)[-1])
+    what = t.gettext(kind) if kind else st.safe_line(fmt, 20)
+    return t.gettext(
+        "Your bookmarks as {what}: `{filename}`", what=what, filename=st.safe_line(filename, 100)
+    )
 
 
 def _tag_list(tags: Sequence[str]) -> str:
@@ -206,12 +238,12 @@ def _tag_list(tags: Sequence[str]) -> str:
     return " ".join(f"`{st.clean_control(t).replace('`', '')}`" for t in tags)
 
 
-def _fit(lines: Sequence[str], limit: int) -> str:
+def _fit(lines: Sequence[str], limit: int, t: Messages | None = None) -> str:
     """Whole lines that fit in ``limit``, with a count of what was left out."""
     out: list[str] = []
     used = 0
     for index, line in enumerate(lines):
-        tail = f"…and {len(lines) - index} more"
+        tail = _en(t).gettext("…and {count} more", count=len(lines) - index)
         if used + len(line) + 1 + len(tail) > limit:
             out.append(tail)
             break
@@ -223,8 +255,12 @@ def _fit(lines: Sequence[str], limit: int) -> str:
 # ---------------------------------------------------------------------------- pages
 
 
-def _footer(page_no: int, pages: int | None, total_text: str) -> dict[str, str]:
-    where = f"Page {page_no} of {pages}" if pages else f"Page {page_no}"
+def _footer(page_no: int, pages: int | None, total_text: str, t: Messages) -> dict[str, str]:
+    where = (
+        t.gettext("Page {page} of {pages}", page=page_no, pages=pages)
+        if pages
+        else t.gettext("Page {page}", page=page_no)
+    )
     return {"text": st.truncate(f"{where} · {total_text}", st.FOOTER)}
 
 
@@ -248,6 +284,7 @@ def search_embed(
     source: str | None = None,
     after: datetime | None = None,
     before: datetime | None = None,
+    t: Messages | None = None,
 ) -> dict[str, Any]:
     """One page of `/search` results: numbered, linked titles, source, date, snippet.
 
@@ -255,18 +292,19 @@ def search_embed(
     **bold**; they are shown as they are: never escaped twice, never cut (a cut could split
     a bold pair).
     """
+    t = _en(t)
     filters = []
     if source:
         # Inside a code span markdown escapes would show as backslashes; only ` matters.
         shown = st.neutralize_mentions(plain_label(source, 40).replace("`", ""))
-        filters.append(f"source `{shown}`")
+        filters.append(t.gettext("source `{key}`", key=shown))
     if after:
-        filters.append(f"after {after:%Y-%m-%d}")
+        filters.append(t.gettext("after {date}", date=after.strftime("%Y-%m-%d")))
     if before:
-        filters.append(f"before {before:%Y-%m-%d}")
+        filters.append(t.gettext("before {date}", date=before.strftime("%Y-%m-%d")))
     blocks: list[str] = []
     if filters:
-        blocks.append("Filters: " + " · ".join(filters))
+        blocks.append(t.gettext("Filters: {filters}", filters=" · ".join(filters)))
     for number, hit in enumerate(page.hits, start=page.offset + 1):
         source_name = st.safe_line(hit.source_name or hit.source_key, 60)
         lines = [
@@ -278,57 +316,78 @@ def search_embed(
         blocks.append("\n".join(lines))
     if not page.hits:
         blocks.append(
-            "No stories match."
+            t.gettext("No stories match.")
             if page.offset == 0
-            else "No more results on this page: go back with **Previous**."
+            else t.gettext("No more results on this page: go back with **Previous**.")
         )
         if page.offset == 0:
             blocks.append(
-                "Try fewer or other words, drop a filter, or use the query language: "
-                '`"exact phrase"`, `-exclude`, `source:netflix`, `after:2026-10-01`, `after:7d`.'
+                t.gettext(
+                    "Try fewer or other words, drop a filter, or use the query language: "
+                    '`"exact phrase"`, `-exclude`, `source:netflix`, `after:2026-10-01`, '
+                    "`after:7d`."
+                )
             )
     total_text = (
-        "more than 1,000 results (the newest are ranked)"
+        t.gettext("more than 1,000 results (the newest are ranked)")
         if page.total is None
-        else f"{page.total:,} result{'' if page.total == 1 else 's'}"
+        else t.ngettext("{count:,} result", "{count:,} results", page.total, count=page.total)
     )
     page_no = page.offset // per_page + 1
     return {
         "type": "rich",
-        "title": st.truncate(f"Search: {st.safe_line(query, 200)}", st.EMBED_TITLE),
-        "description": _fit(blocks, st.EMBED_DESCRIPTION),
+        "title": st.truncate(
+            t.gettext("Search: {query}", query=st.safe_line(query, 200)), st.EMBED_TITLE
+        ),
+        "description": _fit(blocks, st.EMBED_DESCRIPTION, t),
         "color": SEARCH_COLOR,
         "footer": _footer(
-            page_no, search_pages(page, per_page), total_text + " · only you see this"
+            page_no,
+            search_pages(page, per_page),
+            total_text + " · " + t.gettext("only you see this"),
+            t,
         ),
     }
 
 
-def search_buttons(page: SearchPage) -> list[tuple[int, str]]:
+def search_buttons(page: SearchPage, t: Messages | None = None) -> list[tuple[int, str]]:
     """(story id, label) of the Bookmark buttons under one result page, numbered like it."""
     return [
-        (hit.story_id, result_button_label(number))
+        (hit.story_id, result_button_label(number, t))
         for number, hit in enumerate(page.hits, start=page.offset + 1)
     ]
 
 
 def bookmarks_embed(
-    page: BookmarkPage, *, tag: str | None = None, query: str | None = None
+    page: BookmarkPage,
+    *,
+    tag: str | None = None,
+    query: str | None = None,
+    t: Messages | None = None,
 ) -> dict[str, Any]:
     """One page of `/bookmarks`, newest first: title, source, dates, tags, note, story id."""
-    heading = "Your bookmarks"
-    if tag:
-        heading += f" tagged {st.safe_line(tag, 40)}"
-    if query:
-        heading += f" matching “{st.safe_line(query, 60)}”"
+    t = _en(t)
+    shown_tag = st.safe_line(tag, 40) if tag else ""
+    shown_query = st.safe_line(query, 60) if query else ""
+    if tag and query:
+        heading = t.gettext(
+            "Your bookmarks tagged {tag} matching “{query}”", tag=shown_tag, query=shown_query
+        )
+    elif tag:
+        heading = t.gettext("Your bookmarks tagged {tag}", tag=shown_tag)
+    elif query:
+        heading = t.gettext("Your bookmarks matching “{query}”", query=shown_query)
+    else:
+        heading = t.gettext("Your bookmarks")
     blocks: list[str] = []
     for number, item in enumerate(page.items, start=page.offset + 1):
         source = st.safe_line(item.source or item.source_key or "", 60)
-        meta = [p for p in (source, f"saved {_when(item.bookmarked_at, 'R')}") if p]
+        saved = t.gettext("saved {when}", when=_when(item.bookmarked_at, "R"))
+        meta = [p for p in (source, saved) if p]
         meta.append(f"id `{item.story_id}`")
         lines = [f"**{number}. {_linked_title(item.title, item.url)}**", " · ".join(meta)]
         if item.tags:
-            lines.append("Tags: " + _tag_list(item.tags))
+            lines.append(t.gettext("Tags: {tags}", tags=_tag_list(item.tags)))
         if item.note:
             # Notes may hold line breaks; one quoted line keeps the list readable.
             note = " ".join(st.clean_control(item.note).split())
@@ -336,24 +395,32 @@ def bookmarks_embed(
         blocks.append("\n".join(lines))
     if not page.items:
         if page.offset > 0:
-            blocks.append("No more bookmarks on this page: go back with **Previous**.")
+            blocks.append(t.gettext("No more bookmarks on this page: go back with **Previous**."))
         elif tag or query:
             blocks.append(
-                "None of your bookmarks match. `/bookmarks` without options shows them all."
+                t.gettext(
+                    "None of your bookmarks match. `/bookmarks` without options shows them all."
+                )
             )
         else:
             blocks.append(
-                "You have no bookmarks yet. Save a story with its 🔖 **Bookmark** button, "
-                "the **Apps › Bookmark story** menu on a story message, `/bookmark add`, or "
-                "from `/search` results."
+                t.gettext(
+                    "You have no bookmarks yet. Save a story with its 🔖 **Bookmark** button, "
+                    "the **Apps › Bookmark story** menu on a story message, `/bookmark add`, or "
+                    "from `/search` results."
+                )
             )
-    total_text = f"{page.total:,} bookmark{'' if page.total == 1 else 's'} · only you see these"
+    total_text = (
+        t.ngettext("{count:,} bookmark", "{count:,} bookmarks", page.total, count=page.total)
+        + " · "
+        + t.gettext("only you see these")
+    )
     return {
         "type": "rich",
         "title": st.truncate(heading, st.EMBED_TITLE),
-        "description": _fit(blocks, st.EMBED_DESCRIPTION),
+        "description": _fit(blocks, st.EMBED_DESCRIPTION, t),
         "color": BOOKMARK_COLOR,
-        "footer": _footer(page.page, page.pages, total_text),
+        "footer": _footer(page.page, page.pages, total_text, t),
     }
 
 
@@ -362,8 +429,8 @@ def page_label(page_no: int, pages: int | None) -> str:
     return st.truncate(f"{page_no}/{pages}" if pages else f"{page_no}", st.BUTTON_LABEL)
 
 
-SELECT_PROMPT = "This message has several stories. Pick the ones to bookmark:"
-NO_STORY = (
+SELECT_PROMPT = N_("This message has several stories. Pick the ones to bookmark:")
+NO_STORY = N_(
     "That message holds no story I posted, so there is nothing to bookmark. Use **Apps › "
     "Bookmark story** on a story message (in a brief's thread, or a realtime post), or find the "
     "story with `/search` or `/bookmark add`."

@@ -63,21 +63,21 @@ _SUFFIX_MAX = len("-9999")
 FeedStatus = FeedRow  # last_error, error_count, next_check_at, last_success_at, gone, active
 
 
-def fetch_problem(exc: FetchError) -> str:
+def fetch_problem(exc: FetchError) -> UserInputError:
     """A fetch failure as one sentence for the person who typed the URL."""
     if isinstance(exc, BlockedAddressError):
-        return f"That address is not allowed: {exc.reason}."
+        return UserInputError("That address is not allowed: {reason}.", reason=exc.reason)
     if isinstance(exc, BackpressureError):
-        return "The site asked us to slow down (HTTP 429/503); try again later."
+        return UserInputError("The site asked us to slow down (HTTP 429/503); try again later.")
     if isinstance(exc, HTTPStatusError):
-        return f"The site answered HTTP {exc.status}; check the URL."
+        return UserInputError("The site answered HTTP {status}; check the URL.", status=exc.status)
     if isinstance(exc, FetchTimeout):
-        return "The site took too long to answer (timed out)."
+        return UserInputError("The site took too long to answer (timed out).")
     if isinstance(exc, BodyTooLarge):
-        return "That document is too large to be a feed."
+        return UserInputError("That document is too large to be a feed.")
     if isinstance(exc, TooManyRedirects):
-        return "That URL redirects too many times."
-    return f"Could not read that URL: {exc.reason}."
+        return UserInputError("That URL redirects too many times.")
+    return UserInputError("Could not read that URL: {reason}.", reason=exc.reason)
 
 
 def validate_feed_url(url: str, *, allow_private_networks: bool) -> str:
@@ -86,7 +86,7 @@ def validate_feed_url(url: str, *, allow_private_networks: bool) -> str:
     if not url:
         raise UserInputError("Give the feed's URL, e.g. https://example.com/feed.xml")
     if len(url) > MAX_URL_CHARS:
-        raise UserInputError(f"That URL is longer than {MAX_URL_CHARS} characters.")
+        raise UserInputError("That URL is longer than {max} characters.", max=MAX_URL_CHARS)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -96,7 +96,7 @@ def validate_feed_url(url: str, *, allow_private_networks: bool) -> str:
     try:
         check_url(url, allow_private_networks=allow_private_networks)
     except BlockedAddressError as exc:
-        raise UserInputError(f"That address is not allowed: {exc.reason}.") from None
+        raise UserInputError("That address is not allowed: {reason}.", reason=exc.reason) from None
     except ValueError:
         raise UserInputError("That is not a valid URL.") from None
     return url
@@ -194,13 +194,15 @@ class FeedService:
     async def _check_cap(self, guild_id: int) -> None:
         if await self.feeds.count_for_guild(guild_id) >= self.max_per_guild:
             raise UserInputError(
-                f"This server already follows {self.max_per_guild} feeds; "
-                "remove one with /feed remove first."
+                "This server already follows {max} feeds; remove one with /feed remove first.",
+                max=self.max_per_guild,
             )
 
     async def _not_followed_yet(self, existing: FeedRow, guild_id: int) -> None:
         if await self.feeds.follows(existing.id, guild_id):
-            raise UserInputError(f"This server already follows that feed as `{existing.key}`.")
+            raise UserInputError(
+                "This server already follows that feed as `{key}`.", key=existing.key
+            )
 
     async def _follow(self, feed: FeedRow, guild_id: int) -> AddedFeed:
         """Link a feed that is already polled: the answer tells what its archive holds."""
@@ -223,7 +225,7 @@ class FeedService:
         try:
             result = await self.fetcher.fetch(url, guarded=True)
         except FetchError as exc:
-            raise UserInputError(fetch_problem(exc)) from None
+            raise fetch_problem(exc) from None
         return result, await self._parse(result, now, unusable)
 
     async def _parse(
@@ -242,7 +244,7 @@ class FeedService:
                 unusable=unusable,
             )
         except ParseError as exc:
-            raise UserInputError(f"That URL is not a feed: {exc}") from None
+            raise UserInputError("That URL is not a feed: {reason}", reason=str(exc)) from None
 
     def _state(self, now: datetime, result: FetchResult, outcome: ParseOutcome) -> FeedState:
         return success_state(0, now, result, outcome, limits=self.limits, rng=self.rng)
@@ -309,18 +311,21 @@ class FeedService:
         feed = await self._own(key, guild_id)
         if feed.origin != "custom":
             raise UserInputError(
-                f"`{feed.key}` is a shared feed of the bot's operator; it keeps its name."
+                "`{key}` is a shared feed of the bot's operator; it keeps its name.", key=feed.key
             )
         if await self.feeds.followers(feed.id) > 1:
             raise UserInputError(
-                f"Other servers follow `{feed.key}` too, so its name is shared; it stays as is."
+                "Other servers follow `{key}` too, so its name is shared; it stays as is.",
+                key=feed.key,
             )
         clean = clean_text(name, single_line=True)
         if not clean:
             raise UserInputError("Give the feed a name: some text, not only spaces or markup.")
         if len(clean) > MAX_NAME_CHARS:
             raise UserInputError(
-                f"That name is {len(clean)} characters long; keep it to {MAX_NAME_CHARS}."
+                "That name is {count} characters long; keep it to {max}.",
+                count=len(clean),
+                max=MAX_NAME_CHARS,
             )
         await self.feeds.rename(feed.id, clean)
         return RenamedFeed(key=feed.key, old_name=feed.title, new_name=clean)
@@ -328,7 +333,7 @@ class FeedService:
     async def _own(self, key: str, guild_id: int) -> FeedRow:
         feed = await self.feeds.by_key(key.strip().lower())
         if feed is None or not await self.feeds.follows(feed.id, guild_id):
-            raise NotFoundError(f"This server follows no feed `{key}` (see /feed list).")
+            raise NotFoundError("This server follows no feed `{key}` (see /feed list).", key=key)
         return feed
 
     async def remove(self, key: str, guild_id: int) -> RemovedFeed:

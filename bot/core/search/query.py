@@ -121,8 +121,10 @@ def parse_when(value: str, *, now: datetime, name: str) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         raise QueryError(
-            f"{name}:{value} is not a date: use YYYY-MM-DD (2026-11-01) "
-            "or a span like 7d, 2w, 3m, 1y."
+            "{name}:{value} is not a date: use YYYY-MM-DD (2026-11-01) "
+            "or a span like 7d, 2w, 3m, 1y.",
+            name=name,
+            value=value,
         ) from None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -137,7 +139,11 @@ def parse_query(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if len(query) > max_chars:
-        raise QueryError(f"The query is too long ({len(query)} characters; at most {max_chars}).")
+        raise QueryError(
+            "The query is too long ({count} characters; at most {max}).",
+            count=len(query),
+            max=max_chars,
+        )
     # NFKC first: full-width quotes, colons and minus signs typed with a CJK IME count too.
     text = unicodedata.normalize("NFKC", query)
     if not text.strip():
@@ -155,13 +161,21 @@ def parse_query(
             if name not in OPERATORS:
                 known = ", ".join(f"{o}:" for o in OPERATORS)
                 raise QueryError(
-                    f"Unknown operator {op.group(1)}: (use {known}; "
-                    'to search for the text itself, put it in "quotes").'
+                    "Unknown operator {op}: (use {known}; "
+                    'to search for the text itself, put it in "quotes").',
+                    op=op.group(1),
+                    known=known,
                 )
             if negative:
-                raise QueryError(f"-{name}: is not supported; only words can be excluded.")
+                raise QueryError(
+                    "-{name}: is not supported; only words can be excluded.", name=name
+                )
             if not value:
-                raise QueryError(f"{name}: needs a value, e.g. {name}:{_example(name)}.")
+                raise QueryError(
+                    "{name}: needs a value, e.g. {name}:{example}.",
+                    name=name,
+                    example=_example(name),
+                )
             filters[name].append(value)
             continue
         if quoted:

@@ -14,7 +14,9 @@ from bot.core.summarize.types import Summary
 log = logging.getLogger(__name__)
 
 
-def digest_formatter(data: Mapping[str, Any], limit: int) -> str | None:
+def digest_formatter(
+    data: Mapping[str, Any], limit: int, *, takeaway_label: str = "Takeaway"
+) -> str | None:
     """Lead, key points and takeaway within ``limit`` characters, or None to use the feed text.
 
     Matches ``bot.core.briefs.render.DigestFormatter``. Stored rows are data from an earlier
@@ -35,4 +37,7 @@ def digest_formatter(data: Mapping[str, Any], limit: int) -> str | None:
         summary = keep_complete_sentences(summary)
     if not summary.lead.strip() and not summary.bullets:
         return None
-    return format_summary(summary, limit=limit, escape=safetext.inert) or None
+    return (
+        format_summary(summary, limit=limit, escape=safetext.inert, takeaway_label=takeaway_label)
+        or None
+    )

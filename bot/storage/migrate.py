@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -42,26 +43,45 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+def _checked(conn: Connection, step: Callable[[Config], None]) -> None:
     cfg = alembic_config()
+    cfg.attributes["connection"] = conn
+    step(cfg)
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migration left rows without their parent: {broken[:5]}")
 
-    def _run(conn: Connection) -> None:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
+async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
+    """Run an Alembic command in one transaction.
+
+    SQLite alters a table by copying it and dropping the original; with foreign keys
+    enforced, dropping a parent (guilds, subscriptions) would cascade-delete every child
+    row. So on SQLite enforcement is off for the migration (the pragma only takes effect
+    outside a transaction), the result is checked with foreign_key_check instead, and
+    enforcement is back on before the connection returns to the pool.
+    """
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()
+        try:
+            async with conn.begin():
+                await conn.run_sync(_checked, step)
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    await _migrate(engine, lambda cfg: command.upgrade(cfg, revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    cfg = alembic_config()
-
-    def _run(conn: Connection) -> None:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
+    await _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

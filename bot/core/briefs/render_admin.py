@@ -78,7 +78,7 @@ def status_embed(
             t.gettext("**Sources:** {sources}", sources=st.truncate(sources, 300)),
             t.gettext("**Stories waiting:** {count}", count=s.waiting),
         ]
-        reach = status_line(s.ping_role_id, s.channel_kind, t)
+        reach = status_line(getattr(s, "ping_role_id", None), getattr(s, "channel_kind", "text"), t)
         if reach:
             lines.append(reach)
         if s.include or s.exclude:

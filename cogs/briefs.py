@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.briefs import WEEKDAYS, render, render_admin
-from bot.core.briefs.planning import BriefService, suggest_timezones
+from bot.core.briefs.planning import BriefService
 from bot.core.briefs.render import channel_mention
+from bot.core.briefs.setup_input import suggest_timezones
 from bot.core.errors import UserInputError
 from bot.core.i18n import Messages
 from bot.runtime.client import TechbriefBot

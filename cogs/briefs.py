@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.briefs import WEEKDAYS, render, render_admin
+from bot.core.briefs.addressing import ping_line
 from bot.core.briefs.planning import BriefService, suggest_timezones
 from bot.core.briefs.render import channel_mention
 from bot.core.errors import UserInputError
@@ -194,7 +195,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             lines.append(
                 t.gettext(
                     "Each brief pings {role} (`/brief unping` stops it).",
-                    role=f"<@&{sub.ping_role_id}>",
+                    role=ping_line(sub.ping_role_id),
                 )
             )
         if forum:
@@ -234,7 +235,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
         await reply(
             interaction,
             t.gettext(
-                "Briefs in {channel} no longer ping {role}.", channel=where, role=f"<@&{role_id}>"
+                "Briefs in {channel} no longer ping {role}.", channel=where, role=ping_line(role_id)
             ),
         )
 

@@ -219,3 +219,27 @@ async def test_role_pings_and_forum_briefs_in_the_readers_and_the_servers_langua
     again = await admin("brief unping", {"channel": str(forum.id)}, "ko")
     assert f"<#{forum.id}>의 브리핑은 이미 아무도 멘션하지 않아요." in again
     assert not fake.violations
+
+
+async def test_subscribe_and_unsubscribe_answer_in_the_readers_language(
+    ja_guild_bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    channel = f"<#{fake.channel.id}>"
+
+    async def admin(name: str, locale: str) -> str:
+        options = {"source": "netflix", "channel": str(fake.channel.id)}
+        rec = await fake.interact_command(
+            name, options, member_permissions=P.MANAGE_GUILD, locale=locale
+        )
+        return await answer_text(fake, rec)
+
+    args = {"channel": str(fake.channel.id), "time": "09:00", "timezone": "Asia/Tokyo"}
+    rec = await fake.interact_command("brief setup", args, member_permissions=P.MANAGE_GUILD)
+    await answer_text(fake, rec)
+    assert f"{channel} には今後 **" in await admin("unsubscribe", "ja")
+    assert f"{channel}에는 **" in await admin("unsubscribe", "ko")
+    assert "** 글이 올라가지 않아요." in await admin("unsubscribe", "ko")
+    assert f"이제 {channel}에 **" in await admin("subscribe", "ko")
+    assert f"{channel} にはすでに **" in await admin("subscribe", "ja")
+    assert f"{channel} already gets **" in await admin("subscribe", "en-US")

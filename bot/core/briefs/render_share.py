@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 from bot.core.briefs import safetext as st
 from bot.core.briefs.builder import StoryView
-from bot.core.briefs.render import DigestFormatter, MessageSpec, plain, story_message
+from bot.core.briefs.render import (
+    DigestFormatter,
+    MessageSpec,
+    channel_mention,
+    plain,
+    story_message,
+)
 from bot.core.i18n import N_, Messages
 
 NAME_CHARS = 80  # Discord display names are at most 32; nicknames of old accounts, 80.
@@ -68,7 +74,7 @@ def shared_text(title: str, channel_id: int, url: str, t: Messages | None = None
     return _en(t).gettext(
         "Shared **{title}** in {channel}: {url}",
         title=st.safe_line(title, 120),
-        channel=f"<#{channel_id}>",
+        channel=channel_mention(channel_id),
         url=url,
     )
 
@@ -79,7 +85,7 @@ def missing_text(
     """Why a share into the channel cannot happen, naming each missing permission (names
     already in the reader's language); None when nothing is missing."""
     t = _en(t)
-    channel = f"<#{channel_id}>"
+    channel = channel_mention(channel_id)
     parts = []
     if yours:
         parts.append(
@@ -109,6 +115,6 @@ def missing_text(
 def not_posted_text(channel_id: int, reason: str, t: Messages | None = None) -> str:
     return _en(t).gettext(
         "I could not post in {channel} ({reason}); nothing was shared.",
-        channel=f"<#{channel_id}>",
+        channel=channel_mention(channel_id),
         reason=plain(reason)[:200],
     )

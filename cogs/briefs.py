@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.briefs import WEEKDAYS, render, render_admin
+from bot.core.briefs.addressing import ping_line
 from bot.core.briefs.planning import BriefService
 from bot.core.briefs.render import channel_mention
 from bot.core.briefs.setup_input import suggest_timezones
@@ -32,18 +33,26 @@ log = logging.getLogger(__name__)
 
 
 def ping_problem(
-    role: discord.Role, channel: discord.abc.GuildChannel, me: discord.Member | None
+    role: discord.Role,
+    channel: discord.abc.GuildChannel,
+    me: discord.Member | None,
+    t: Messages | None = None,
 ) -> str | None:
-    """Why the bot could not ping `role` in `channel` (None when it can)."""
+    """Why the bot could not ping `role` in `channel` (None when it can), in the reader's
+    language (Discord's own names for the permission and the role setting)."""
+    t = t or Messages.english()
     if role.is_default():
-        return "`@everyone` is not a role I ping; pick a role people can join."
+        return t.gettext("`@everyone` is not a role I ping; pick a role people can join.")
     if role.mentionable or me is None or channel.permissions_for(me).mention_everyone:
         return None
-    return (
-        f"I can't ping {role.mention}: it is not mentionable and I don't have **Mention "
-        f"@everyone, @here, and All Roles** in {channel.mention}. Turn on *Allow anyone to "
-        "@mention this role* in the role's settings (or give me that permission there), "
-        "then run this again. Nothing was changed."
+    return t.gettext(
+        "I can't ping {role}: it is not mentionable and I don't have **{permission}** in "
+        "{channel}. Turn on *{setting}* in the role's settings (or give me that permission "
+        "there), then run this again. Nothing was changed.",
+        role=role.mention,
+        channel=channel.mention,
+        permission=t.gettext("Mention @everyone, @here, and All Roles"),
+        setting=t.gettext("Allow anyone to @mention this role"),
     )
 
 
@@ -138,7 +147,7 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
                 ),
             )
             return
-        problem = ping_problem(ping, channel, me) if ping is not None else None
+        problem = ping_problem(ping, channel, me, t) if ping is not None else None
         if problem:
             await reply(interaction, problem)
             return
@@ -184,9 +193,16 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
             ),
         ]
         if sub.ping_role_id is not None:
-            lines.append(f"Each brief pings <@&{sub.ping_role_id}> (`/brief unping` stops it).")
+            lines.append(
+                t.gettext(
+                    "Each brief pings {role} (`/brief unping` stops it).",
+                    role=ping_line(sub.ping_role_id),
+                )
+            )
         if forum:
-            lines.append("Each brief is a new post in the forum, its stories as replies.")
+            lines.append(
+                t.gettext("Each brief is a new post in the forum, its stories as replies.")
+            )
         elif not can_thread(channel, me):
             lines.append(
                 t.gettext(
@@ -207,13 +223,22 @@ class BriefGroup(app_commands.Group, name="brief", description="Set up and manag
     async def unping(
         self, interaction: discord.Interaction[TechbriefBot], channel: BriefChannel | None = None
     ) -> None:
+        t = tr(interaction)
         await defer(interaction)
         channel_id = _channel_id(interaction, channel)
         role_id = await self.service.unping(channel_id)
+        where = channel_mention(channel_id)
         if role_id is None:
-            await reply(interaction, f"Briefs in <#{channel_id}> ping nobody already.")
+            await reply(
+                interaction, t.gettext("Briefs in {channel} ping nobody already.", channel=where)
+            )
             return
-        await reply(interaction, f"Briefs in <#{channel_id}> no longer ping <@&{role_id}>.")
+        await reply(
+            interaction,
+            t.gettext(
+                "Briefs in {channel} no longer ping {role}.", channel=where, role=ping_line(role_id)
+            ),
+        )
 
     @app_commands.command(name="status", description="Channels, next brief times, waiting stories")
     async def status(self, interaction: discord.Interaction[TechbriefBot]) -> None:

@@ -23,9 +23,12 @@ from bot.core.briefs import render_share as rs
 from bot.core.briefs.render import plain
 from bot.core.briefs.safetext import truncate
 from bot.core.errors import UserInputError
+from bot.core.i18n import Messages
 from bot.core.share import ShareCooldown, ShareLink
 from bot.core.share.service import MAX_COMMENT_CHARS, ShareService
 from bot.runtime.client import TechbriefBot
+from bot.runtime.errors import error_text
+from bot.runtime.i18n import guild_messages_for
 from bot.runtime.post import post_message
 from bot.runtime.replies import NO_MENTIONS
 from cogs.bookmarks import (
@@ -35,7 +38,7 @@ from cogs.bookmarks import (
     story_id_of,
     story_suggestions,
 )
-from cogs.common import defer, guild_id_of, reply
+from cogs.common import defer, guild_id_of, reply, tr
 from cogs.paginator import OwnerView, answer_component_error
 
 log = logging.getLogger(__name__)
@@ -45,22 +48,26 @@ MODAL_TIMEOUT_S = 15 * 60  # Discord keeps an interaction's form usable this lon
 ShareTarget = discord.TextChannel | discord.Thread | discord.VoiceChannel
 
 
-def _missing(perms: discord.Permissions, needed: tuple[tuple[str, str], ...]) -> list[str]:
-    return [name for attr, name in needed if not getattr(perms, attr)]
+def _missing(
+    perms: discord.Permissions, needed: tuple[tuple[str, str], ...], t: Messages
+) -> list[str]:
+    return [t.gettext(name) for attr, name in needed if not getattr(perms, attr)]
 
 
 def share_blockers(
-    channel: ShareTarget, member: discord.Member, me: discord.Member
+    channel: ShareTarget, member: discord.Member, me: discord.Member, t: Messages | None = None
 ) -> tuple[list[str], list[str]]:
-    """The permissions the sharer and the bot lack in ``channel`` (Discord's names)."""
+    """The permissions the sharer and the bot lack in ``channel`` (Discord's names, as the
+    reader's client shows them)."""
+    t = t or Messages.english()
     send = (
-        ("send_messages_in_threads", "Send Messages in Threads")
+        ("send_messages_in_threads", rs.SEND_IN_THREADS)
         if isinstance(channel, discord.Thread)
-        else ("send_messages", "Send Messages")
+        else ("send_messages", rs.SEND_MESSAGES)
     )
-    view = ("view_channel", "View Channel")
-    yours = _missing(channel.permissions_for(member), (view, send))
-    mine = _missing(channel.permissions_for(me), (view, send, ("embed_links", "Embed Links")))
+    view = ("view_channel", rs.VIEW_CHANNEL)
+    yours = _missing(channel.permissions_for(member), (view, send), t)
+    mine = _missing(channel.permissions_for(me), (view, send, ("embed_links", rs.EMBED_LINKS)), t)
     return yours, mine
 
 
@@ -77,8 +84,9 @@ async def blocked(interaction: discord.Interaction[Any], channel: ShareTarget) -
     member = interaction.user
     if guild is None or not isinstance(member, discord.Member):
         raise UserInputError("Stories can only be shared inside a server.")
-    yours, mine = share_blockers(channel, member, guild.me)
-    text = rs.missing_text(channel.id, yours=yours, mine=mine)
+    t = tr(interaction)
+    yours, mine = share_blockers(channel, member, guild.me, t)
+    text = rs.missing_text(channel.id, yours=yours, mine=mine, t=t)
     if text is None:
         return False
     await reply(interaction, text)
@@ -92,6 +100,7 @@ async def share_into(
     guild_id = guild_id_of(interaction)
     if await blocked(interaction, channel):
         return
+    t = tr(interaction)
     await defer(interaction)
     services = services_of(interaction)
     service = services.share_service()
@@ -104,6 +113,8 @@ async def share_into(
         sharer=interaction.user.display_name,
         # A brief's thread has no brief of its own: its cards are dated like its channel's.
         brief_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+        # A channel post: written in the server's language, like a brief (not the sharer's).
+        t=guild_messages_for(interaction),
     )
     try:
         message_id = await post_message(
@@ -112,21 +123,22 @@ async def share_into(
     except BaseException as exc:
         await service.abandon(prepared.share_id)  # it never happened: no cooldown, no "already"
         if isinstance(exc, discord.Forbidden | discord.NotFound):
-            await reply(interaction, rs.not_posted_text(channel.id, exc.text or str(exc.status)))
+            reason = exc.text or str(exc.status)
+            await reply(interaction, rs.not_posted_text(channel.id, reason, t))
             return
         raise
     await service.posted(prepared.share_id, message_id)
     link = ShareLink(guild_id, channel.id, message_id)
-    await reply(interaction, rs.shared_text(prepared.title, channel.id, link.url))
+    await reply(interaction, rs.shared_text(prepared.title, channel.id, link.url, t))
 
 
 class ShareModal(discord.ui.Modal):
     """The form the menu opens: one comment. Stateless beyond the story id, so its custom id
     is per story and user (discord.py finds a submitted form by custom id alone)."""
 
-    def __init__(self, story_id: int, user_id: int, story_title: str) -> None:
+    def __init__(self, story_id: int, user_id: int, story_title: str, t: Messages) -> None:
         super().__init__(
-            title="Share story",
+            title=t.gettext(rs.FORM_TITLE),
             custom_id=f"tb:share:{story_id}:{user_id}",
             timeout=MODAL_TIMEOUT_S,
         )
@@ -134,13 +146,13 @@ class ShareModal(discord.ui.Modal):
         self.comment: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
             style=discord.TextStyle.paragraph,
             custom_id="comment",
-            placeholder="Why is it worth reading?",
+            placeholder=t.gettext(rs.FORM_PLACEHOLDER),
             min_length=1,
             max_length=MAX_COMMENT_CHARS,
         )
         self.add_item(
             discord.ui.Label(
-                text="Your comment",
+                text=t.gettext(rs.FORM_LABEL),
                 # Shown as typed by Discord (no markdown in forms): plain, cut to its limit.
                 description=truncate(plain(story_title), 100),
                 component=self.comment,
@@ -159,17 +171,18 @@ class ShareModal(discord.ui.Modal):
 
 async def open_form(interaction: discord.Interaction[Any], story: rp.StoryOption) -> None:
     title = _NUMBERED.sub("", story.label)  # "2. Title" in the menu; the title in the form
-    await interaction.response.send_modal(ShareModal(story.story_id, interaction.user.id, title))
+    form = ShareModal(story.story_id, interaction.user.id, title, tr(interaction))
+    await interaction.response.send_modal(form)
 
 
 class SharePicker(OwnerView):
     """Which story of a several-story message to share (only the invoker may choose)."""
 
-    def __init__(self, owner_id: int, options: list[rp.StoryOption]) -> None:
+    def __init__(self, owner_id: int, options: list[rp.StoryOption], t: Messages) -> None:
         super().__init__(owner_id)
         self.options = {str(o.story_id): o for o in options}
         self.select: discord.ui.Select[SharePicker] = discord.ui.Select(
-            placeholder="Choose the story to share",
+            placeholder=t.gettext(rs.PICK_PLACEHOLDER),
             options=[
                 discord.SelectOption(
                     label=o.label, value=str(o.story_id), description=o.description
@@ -234,25 +247,26 @@ class Share(commands.Cog):
     ) -> None:
         """Apps › Share story: the story (or one of the stories) in one of the bot's posts."""
         guild_id_of(interaction)
+        t = tr(interaction)
         me = self.bot.user
         # Only this bot's posts: another app's buttons may reuse the id scheme by accident.
         stories = message_stories(message) if me and message.author.id == me.id else []
         if not stories:
-            await reply(interaction, rs.NO_STORY)
+            await reply(interaction, t.gettext(rs.NO_STORY))
             return
         if await blocked(interaction, target_of(interaction)):
             return
         # Before the form opens, so nobody writes a comment only to be told to wait.
         left = await self.service.cooldown_left(interaction.user.id)
         if left > 0:
-            await reply(interaction, str(ShareCooldown(left)))
+            await reply(interaction, error_text(ShareCooldown(left), t))
             return
         if len(stories) == 1:
             await open_form(interaction, stories[0])
             return
-        picker = SharePicker(interaction.user.id, stories)
+        picker = SharePicker(interaction.user.id, stories, t)
         await interaction.response.send_message(
-            rs.PICK_PROMPT, view=picker, ephemeral=True, allowed_mentions=NO_MENTIONS
+            t.gettext(rs.PICK_PROMPT), view=picker, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
         picker.origin = interaction
 

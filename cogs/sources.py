@@ -71,8 +71,12 @@ class Sources(commands.Cog):
     ) -> None:
         require_manage_server(interaction)
         await defer(interaction)
-        text = await self.service.subscribe(guild_id_of(interaction), channel.id, source.lower())
-        await reply(interaction, text)
+        outcome, title = await self.service.subscribe(
+            guild_id_of(interaction), channel.id, source.lower()
+        )
+        await reply(
+            interaction, render_admin.source_answer(outcome, channel.id, title, tr(interaction))
+        )
 
     @app_commands.command(name="unsubscribe", description="Remove a source from a channel's brief")
     @app_commands.describe(source="The source key (start typing)", channel="The configured channel")
@@ -83,8 +87,12 @@ class Sources(commands.Cog):
     ) -> None:
         require_manage_server(interaction)
         await defer(interaction)
-        text = await self.service.unsubscribe(guild_id_of(interaction), channel.id, source.lower())
-        await reply(interaction, text)
+        outcome, title = await self.service.unsubscribe(
+            guild_id_of(interaction), channel.id, source.lower()
+        )
+        await reply(
+            interaction, render_admin.source_answer(outcome, channel.id, title, tr(interaction))
+        )
 
     @subscribe.autocomplete("source")
     async def _sub_source(

@@ -45,6 +45,13 @@ def messages_for(interaction: discord.Interaction[Any]) -> Messages:
     return localizer.messages(interaction.locale)
 
 
+def guild_messages_for(interaction: discord.Interaction[Any]) -> Messages:
+    """The server's language (its preferred locale), for what the interaction posts into a
+    channel for everyone there: channel posts follow the server, as briefs do."""
+    localizer: Localizer = interaction.client.services.localizer
+    return localizer.messages(interaction.guild_locale)
+
+
 def _limit(location: Where, data: object) -> int | None:
     if location in TRANSLATED:
         return TRANSLATED[location]

@@ -412,14 +412,16 @@ class FakeDiscord:
         member_permissions: int | None = None,
         app_permissions: int | None = None,
         timeout: float | None = None,
+        locale: str = "en-US",
     ) -> InteractionRecord:
-        """A message context-menu command; ``target`` may be message text to fabricate one."""
+        """A message context-menu command; ``target`` may be message text to fabricate one.
+        ``locale`` is the invoking user's client language (a form it opens submits in it)."""
         ctx = self._context(guild, channel, user, member_permissions, app_permissions)
         if isinstance(target, str):
             target = B.user_message(ctx["channel"], ctx["user"], target)
         msg = target.payload if isinstance(target, StoredMessage) else target
         data = B.message_command_data(self.world, name, msg, ctx["guild"].id)
-        payload = B.base_interaction(kind=B.APPLICATION_COMMAND, data=data, **ctx)
+        payload = B.base_interaction(kind=B.APPLICATION_COMMAND, data=data, locale=locale, **ctx)
         return await self.interact(payload, timeout=timeout)
 
     async def interact_modal_submit(

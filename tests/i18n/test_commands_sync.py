@@ -41,13 +41,22 @@ async def test_sync_payload_localises_every_command_option_and_choice(
         body = _sync_body(fake_discord)
     assert not discord_limits.check_command_list(body)
     names = {c["name"] for c in body}
-    assert {"help", "brief", "search", "bookmark", "Bookmark story"} <= names
+    assert {
+        "help",
+        "brief",
+        "search",
+        "bookmark",
+        "share",
+        "Bookmark story",
+        "Share story",
+    } <= names
+    menus = {"Bookmark story": "글 북마크하기", "Share story": "글 공유하기"}
     checked = choices = 0
     for cmd in body:
         if cmd.get("type", 1) != 1:
             # The message menu has a free-text name and no description: its name is localised.
             assert set(cmd["name_localizations"]) >= set(LOCALES), cmd["name"]
-            assert cmd["name_localizations"]["ko"] == "글 북마크하기"
+            assert cmd["name_localizations"]["ko"] == menus.pop(cmd["name"])
             continue
         for where, obj in [(f"/{cmd['name']}", cmd), *_walk(cmd.get("options") or [], "")]:
             localised = obj.get("description_localizations") or {}
@@ -59,6 +68,7 @@ async def test_sync_payload_localises_every_command_option_and_choice(
                 assert set(choice.get("name_localizations") or {}) >= set(LOCALES), choice
                 choices += 1
     assert checked > 40 and choices >= 10
+    assert not menus, f"menus not synced: {menus}"
     brief = next(c for c in body if c["name"] == "brief")
     setup = next(o for o in brief["options"] if o["name"] == "setup")
     every = next(o for o in setup["options"] if o["name"] == "every")

@@ -20,6 +20,7 @@ from tests.botharness import Clock, answer_text, eventually, running_bot
 from tests.briefs.helpers import add_story
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord import permissions as P
+from tests.fakediscord.forums import add_forum
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -170,3 +171,75 @@ async def test_a_japanese_guilds_brief_is_in_japanese(
     await services.publisher.run_once()  # type: ignore[union-attr]
     latest = fake_discord.sent(MESSAGES, channel_id=channel.id)[-1]
     assert latest.embeds[0]["title"] == "Tech Brief · 2026년 11월 22일 (일) · 새 글 1개 · 출처 1곳"
+
+
+async def test_role_pings_and_forum_briefs_in_the_readers_and_the_servers_language(
+    ja_guild_bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    """/brief setup's ping refusals and lines and /brief unping answer the admin in their
+    language; the forum post a brief becomes is titled in the server's."""
+    _bot, services = ja_guild_bot
+    fake = fake_discord
+
+    async def admin(name: str, options: dict[str, str], locale: str) -> str:
+        rec = await fake.interact_command(
+            name, options, member_permissions=P.MANAGE_GUILD, locale=locale
+        )
+        assert rec.ephemeral
+        return await answer_text(fake, rec)
+
+    quiet = fake.guild.add_role("quiet", 0)
+    readers = fake.guild.add_role("readers", 0)
+    readers.mentionable = True
+    forum = add_forum(fake.guild, "tech-forum", ("Tech Brief",))
+    await fake.dispatch("CHANNEL_CREATE", forum.payload(), guild_id=fake.guild.id)
+    args = {"channel": str(forum.id), "time": "09:00", "timezone": "Asia/Tokyo"}
+    refused = await admin("brief setup", {**args, "ping": str(quiet.id)}, "ko")
+    assert f"<@&{quiet.id}> 역할을 멘션할 수 없어요." in refused
+    assert "**@everyone, @here, 모든 역할 멘션하기**" in refused and "아무것도 바뀌지" in refused
+    everyone = await admin("brief setup", {**args, "ping": str(fake.guild.id)}, "ja")
+    assert "`@everyone` はメンション先のロールにできません" in everyone
+    done = await admin("brief setup", {**args, "ping": str(readers.id)}, "ko")
+    assert f"브리핑마다 <@&{readers.id}> 역할을 멘션해요(`/brief unping`으로 중지)." in done
+    assert "브리핑마다 포럼에 새 게시물이 올라가고" in done
+    status = _embed(await admin("brief status", {}, "ja"))
+    field = status["fields"][0]["value"]
+    assert f"**メンション:** <@&{readers.id}>" in field
+    assert "**投稿:** ダイジェストごとに新しいフォーラム投稿" in field
+    # The post is titled in the server's language (Japanese), whoever set it up.
+    async with services.sessions() as s:
+        netflix = (await s.execute(select(Feed.id).where(Feed.key == "netflix"))).scalar_one()
+    await add_story(services.sessions, netflix, "Chaos engineering, revisited")
+    assert (await services.brief_service().plan_now(forum.id)).planned
+    await services.publisher.run_once()  # type: ignore[union-attr]
+    (post,) = fake.sent("POST /channels/{channel_id}/threads", channel_id=forum.id)
+    assert post.body["name"] == "Tech Brief · 2026年11月22日(日)"
+    unping = await admin("brief unping", {"channel": str(forum.id)}, "ja")
+    assert f"<#{forum.id}> のダイジェストは今後 <@&{readers.id}> にメンションしません。" in unping
+    again = await admin("brief unping", {"channel": str(forum.id)}, "ko")
+    assert f"<#{forum.id}>의 브리핑은 이미 아무도 멘션하지 않아요." in again
+    assert not fake.violations
+
+
+async def test_subscribe_and_unsubscribe_answer_in_the_readers_language(
+    ja_guild_bot: tuple[TechbriefBot, Services], fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    channel = f"<#{fake.channel.id}>"
+
+    async def admin(name: str, locale: str) -> str:
+        options = {"source": "netflix", "channel": str(fake.channel.id)}
+        rec = await fake.interact_command(
+            name, options, member_permissions=P.MANAGE_GUILD, locale=locale
+        )
+        return await answer_text(fake, rec)
+
+    args = {"channel": str(fake.channel.id), "time": "09:00", "timezone": "Asia/Tokyo"}
+    rec = await fake.interact_command("brief setup", args, member_permissions=P.MANAGE_GUILD)
+    await answer_text(fake, rec)
+    assert f"{channel} には今後 **" in await admin("unsubscribe", "ja")
+    assert f"{channel}에는 **" in await admin("unsubscribe", "ko")
+    assert "** 글이 올라가지 않아요." in await admin("unsubscribe", "ko")
+    assert f"이제 {channel}에 **" in await admin("subscribe", "ko")
+    assert f"{channel} にはすでに **" in await admin("subscribe", "ja")
+    assert f"{channel} already gets **" in await admin("subscribe", "en-US")

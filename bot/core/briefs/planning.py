@@ -233,20 +233,20 @@ class BriefService:
             raise NotFoundError("That channel has no brief set up. Use `/brief setup` there first.")
         return sub
 
-    async def subscribe(self, guild_id: int, channel_id: int, key: str) -> str:
+    async def subscribe(self, guild_id: int, channel_id: int, key: str) -> tuple[str, str]:
         sub = await self.require(channel_id)
         (feed_id,) = await self.resolve_sources(guild_id, [key])
         feeds = await self.sources(guild_id)
         feed = next(f for f in feeds if f.id == feed_id)
         current = {f.feed_id for f in sub.feeds}
         if (sub.all_sources and feed.origin in SHARED) or feed_id in current:
-            return f"<#{channel_id}> already gets **{safe_line(feed.title, 100)}**."
+            return "already", feed.title  # (what happened, the source) for render_admin
         await self.subs.set_sources(
             channel_id, all_sources=sub.all_sources, feed_ids=[*current, feed_id], now=self._clock()
         )
-        return f"<#{channel_id}> now gets **{safe_line(feed.title, 100)}**."
+        return "added", feed.title
 
-    async def unsubscribe(self, guild_id: int, channel_id: int, key: str) -> str:
+    async def unsubscribe(self, guild_id: int, channel_id: int, key: str) -> tuple[str, str]:
         sub = await self.require(channel_id)
         (feed_id,) = await self.resolve_sources(guild_id, [key])
         feeds = await self.sources(guild_id)
@@ -256,12 +256,12 @@ class BriefService:
             # Leaving "everything": keep every other catalog source, explicitly.
             current |= {f.id for f in feeds if f.origin in SHARED}
         if feed_id not in current:
-            return f"<#{channel_id}> does not get **{safe_line(feed.title, 100)}**."
+            return "absent", feed.title
         current.discard(feed_id)
         await self.subs.set_sources(
             channel_id, all_sources=False, feed_ids=sorted(current), now=self._clock()
         )
-        return f"<#{channel_id}> no longer gets **{safe_line(feed.title, 100)}**."
+        return "removed", feed.title
 
     async def set_filter(self, channel_id: int, kind: str, keyword: str | None) -> int:
         """Add a keyword filter (or clear them all); returns how many waiting stories pass."""

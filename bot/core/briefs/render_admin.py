@@ -12,10 +12,10 @@ from typing import Any
 
 from bot.core.briefs import safetext as st
 from bot.core.briefs.addressing import status_line
-from bot.core.briefs.render import BRAND, fit_lines
+from bot.core.briefs.render import BRAND, channel_mention, fit_lines
 from bot.core.briefs.render import _discord_time as discord_time
 from bot.core.briefs.schedule import WEEKDAYS
-from bot.core.i18n import Messages
+from bot.core.i18n import N_, Messages
 
 
 def _en(t: Messages | None) -> Messages:
@@ -166,3 +166,18 @@ def sources_page(
             )
         },
     }
+
+
+# /subscribe's and /unsubscribe's answers, by what BriefService.subscribe/unsubscribe did.
+SOURCE_ANSWERS = {
+    "already": N_("{channel} already gets **{title}**."),
+    "added": N_("{channel} now gets **{title}**."),
+    "absent": N_("{channel} does not get **{title}**."),
+    "removed": N_("{channel} no longer gets **{title}**."),
+}
+
+
+def source_answer(outcome: str, channel_id: int, title: str, t: Messages | None = None) -> str:
+    """ "<#c> now gets **Title**." and its siblings, in the reader's language."""
+    channel, title = channel_mention(channel_id), st.safe_line(title, 100)
+    return (t or Messages.english()).gettext(SOURCE_ANSWERS[outcome], channel=channel, title=title)

@@ -12,17 +12,41 @@ from collections.abc import Sequence
 
 from bot.core.briefs import safetext as st
 from bot.core.briefs.builder import StoryView
-from bot.core.briefs.render import DigestFormatter, MessageSpec, plain, story_message
+from bot.core.briefs.render import (
+    DigestFormatter,
+    MessageSpec,
+    channel_mention,
+    plain,
+    story_message,
+)
+from bot.core.i18n import N_, Messages
 
 NAME_CHARS = 80  # Discord display names are at most 32; nicknames of old accounts, 80.
-NO_STORY = "This message holds no story to share: use it on a brief's or a story's message."
-PICK_PROMPT = "Which story do you want to share?"
+NO_STORY = N_("This message holds no story to share: use it on a brief's or a story's message.")
+PICK_PROMPT = N_("Which story do you want to share?")
+# The form the menu opens and the picker before it (the reader's language).
+FORM_TITLE = N_("Share story")
+FORM_LABEL = N_("Your comment")
+FORM_PLACEHOLDER = N_("Why is it worth reading?")
+PICK_PLACEHOLDER = N_("Choose the story to share")
+# Discord's names for the permissions a share needs (as its clients show them).
+VIEW_CHANNEL = N_("View Channel")
+SEND_MESSAGES = N_("Send Messages")
+SEND_IN_THREADS = N_("Send Messages in Threads")
+EMBED_LINKS = N_("Embed Links")
 
 
-def shared_line(sharer: str, comment: str) -> str:
-    """``Shared by <name>: <comment>``, both escaped; the comment keeps its line breaks."""
-    name = st.safe_line(sharer, NAME_CHARS) or "someone"
-    return st.truncate(f"Shared by {name}: {st.inert(comment.strip())}", st.CONTENT)
+def _en(t: Messages | None) -> Messages:
+    return t if t is not None else Messages.english()
+
+
+def shared_line(sharer: str, comment: str, t: Messages | None = None) -> str:
+    """``Shared by <name>: <comment>`` in the server's language, both escaped; the comment
+    keeps its line breaks."""
+    t = _en(t)
+    name = st.safe_line(sharer, NAME_CHARS) or t.gettext("someone")
+    line = t.gettext("Shared by {name}: {comment}", name=name, comment=st.inert(comment.strip()))
+    return st.truncate(line, st.CONTENT)
 
 
 def share_message(
@@ -32,39 +56,65 @@ def share_message(
     sharer: str,
     comment: str,
     digest_formatter: DigestFormatter | None = None,
+    t: Messages | None = None,
 ) -> MessageSpec:
-    """The story card exactly as a brief posts it, with the sharer's line as content."""
-    card = story_message(story, timezone, digest_formatter=digest_formatter)
+    """The story card exactly as a brief posts it (in the server's language, like the
+    brief), with the sharer's line as content."""
+    card = story_message(story, timezone, digest_formatter=digest_formatter, t=t)
     return MessageSpec(
-        content=shared_line(sharer, comment),
+        content=shared_line(sharer, comment, t),
         embeds=card.embeds,
         components=card.components,
         story_ids=card.story_ids,
     )
 
 
-def shared_text(title: str, channel_id: int, url: str) -> str:
+def shared_text(title: str, channel_id: int, url: str, t: Messages | None = None) -> str:
     """The sharer's (ephemeral) confirmation, with a link to the posted message."""
-    return f"Shared **{st.safe_line(title, 120)}** in <#{channel_id}>: {url}"
+    return _en(t).gettext(
+        "Shared **{title}** in {channel}: {url}",
+        title=st.safe_line(title, 120),
+        channel=channel_mention(channel_id),
+        url=url,
+    )
 
 
-def missing_text(channel_id: int, *, yours: Sequence[str], mine: Sequence[str]) -> str | None:
-    """Why a share into the channel cannot happen, naming each missing permission; None
-    when nothing is missing."""
+def missing_text(
+    channel_id: int, *, yours: Sequence[str], mine: Sequence[str], t: Messages | None = None
+) -> str | None:
+    """Why a share into the channel cannot happen, naming each missing permission (names
+    already in the reader's language); None when nothing is missing."""
+    t = _en(t)
+    channel = channel_mention(channel_id)
     parts = []
     if yours:
         parts.append(
-            f"You cannot share in <#{channel_id}>: you need the **{', '.join(yours)}** "
-            f"permission{'s' if len(yours) > 1 else ''} there."
+            t.ngettext(
+                "You cannot share in {channel}: you need the **{perms}** permission there.",
+                "You cannot share in {channel}: you need the **{perms}** permissions there.",
+                len(yours),
+                channel=channel,
+                perms=", ".join(yours),
+            )
         )
     if mine:
         parts.append(
-            f"I cannot post in <#{channel_id}>: I need the **{', '.join(mine)}** "
-            f"permission{'s' if len(mine) > 1 else ''} there. Ask an admin to grant "
-            f"{'them' if len(mine) > 1 else 'it'}."
+            t.ngettext(
+                "I cannot post in {channel}: I need the **{perms}** permission there. "
+                "Ask an admin to grant it.",
+                "I cannot post in {channel}: I need the **{perms}** permissions there. "
+                "Ask an admin to grant them.",
+                len(mine),
+                channel=channel,
+                perms=", ".join(mine),
+            )
         )
     return " ".join(parts) or None
 
 
-def not_posted_text(channel_id: int, reason: str) -> str:
-    return f"I could not post in <#{channel_id}> ({plain(reason)[:200]}); nothing was shared."
+def not_posted_text(channel_id: int, reason: str, t: Messages | None = None) -> str:
+    return _en(t).gettext(
+        "I could not post in {channel} ({reason}); nothing was shared.",
+        channel=channel_mention(channel_id),
+        reason=plain(reason)[:200],
+    )

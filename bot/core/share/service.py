@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.briefs.render import DigestFormatter
 from bot.core.briefs.render_share import share_message
 from bot.core.errors import NotFoundError, UserInputError
+from bot.core.i18n import Messages
 from bot.core.share.types import AlreadyShared, PreparedShare, ShareCooldown
 from bot.storage import shares_repo as repo
 
@@ -51,15 +52,18 @@ def clean_comment(text: str) -> str:
         raise UserInputError("Write a comment to go with the story.")
     if len(comment) > MAX_COMMENT_CHARS:
         raise UserInputError(
-            f"A comment can have at most {MAX_COMMENT_CHARS} characters; yours has "
-            f"{len(comment):,}. Shorten it and try again."
+            "A comment can have at most {max} characters; yours has {count:,}. "
+            "Shorten it and try again.",
+            max=MAX_COMMENT_CHARS,
+            count=len(comment),
         )
     return comment
 
 
 def _no_story(story_id: int) -> NotFoundError:
+    # The same sentence as /bookmark add's (one catalog entry).
     return NotFoundError(
-        f"There is no story {story_id}; it may have been removed from the archive."
+        "There is no story {id}; it may have been removed from the archive.", id=story_id
     )
 
 
@@ -101,10 +105,12 @@ class ShareService:
         comment: str,
         sharer: str,
         brief_channel_id: int | None = None,
+        t: Messages | None = None,
     ) -> PreparedShare:
         """Reserve a share of ``story_id`` by ``user_id`` into ``channel_id`` and render its
         message, dated in the time zone of ``brief_channel_id``'s brief (default: the channel
-        itself; a thread passes its parent) or UTC. Raises ``UserInputError`` (bad comment),
+        itself; a thread passes its parent) or UTC, in the server's language ``t`` (a channel
+        post, like a brief; default English). Raises ``UserInputError`` (bad comment),
         ``NotFoundError`` (no such story for this server), ``AlreadyShared`` or
         ``ShareCooldown``; nothing is kept then."""
         text = clean_comment(comment)
@@ -147,7 +153,7 @@ class ShareService:
         except IntegrityError:
             raise _no_story(story_id) from None  # pruned between the read and the insert
         message = share_message(
-            story, timezone, sharer=sharer, comment=text, digest_formatter=self._digest
+            story, timezone, sharer=sharer, comment=text, digest_formatter=self._digest, t=t
         )
         return PreparedShare(
             share_id=share_id, story_id=story_id, title=story.title, message=message

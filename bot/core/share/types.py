@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.core.briefs.render import MessageSpec
 from bot.core.errors import UserInputError
+from bot.core.i18n import N_
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +56,18 @@ class AlreadyShared(UserInputError):
 
     def __init__(self, recent: RecentShare) -> None:
         self.recent = recent
+        channel = f"<#{recent.channel_id}>"
         if recent.message_id is None:
-            text = f"Someone is sharing this story in <#{recent.channel_id}> right now."
-        else:
-            link = ShareLink(recent.guild_id, recent.channel_id, recent.message_id)
-            text = f"This story was already shared in <#{recent.channel_id}> today: {link.url}"
-        super().__init__(text)
+            super().__init__(
+                N_("Someone is sharing this story in {channel} right now."), channel=channel
+            )
+            return
+        link = ShareLink(recent.guild_id, recent.channel_id, recent.message_id)
+        super().__init__(
+            N_("This story was already shared in {channel} today: {url}"),
+            channel=channel,
+            url=link.url,
+        )
 
 
 class ShareCooldown(UserInputError):
@@ -69,5 +76,11 @@ class ShareCooldown(UserInputError):
     def __init__(self, retry_after: float) -> None:
         self.retry_after = retry_after
         wait = max(1, math.ceil(retry_after))
-        unit = "second" if wait == 1 else "seconds"
-        super().__init__(f"You shared a story a moment ago. Try again in {wait} {unit}.")
+        # Error templates have no plural form: one template per English form (ko and ja
+        # translate both alike).
+        template = (
+            N_("You shared a story a moment ago. Try again in {n} second.")
+            if wait == 1
+            else N_("You shared a story a moment ago. Try again in {n} seconds.")
+        )
+        super().__init__(template, n=wait)

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from bot.core.briefs import addressing, render
 from bot.core.briefs.builder import Brief, Filters, StoryView, build_brief, matches
-from bot.core.briefs.safetext import safe_line
 from bot.core.briefs.schedule import cadence_text, local_day, next_brief_at
 from bot.core.briefs.setup_input import check_cadence, check_timezone, parse_time
 from bot.core.errors import NotFoundError, UserInputError

@@ -15,6 +15,7 @@ from bot.commands.briefs_cli import brief_messages
 from bot.core.briefs import Filters, build_brief, render
 from bot.core.briefs.media_line import duration_text, media_line
 from bot.core.briefs.planning import BriefService
+from bot.core.i18n import Localizer
 from bot.core.ingest.parser import parse_and_normalize
 from bot.core.summarize import ExtractiveSummarizer, digest_formatter
 from bot.core.summarize.service import SummaryService
@@ -47,6 +48,14 @@ def test_media_line_shapes() -> None:
         "🎧 Podcast · 42 min · [Listen](https://x.example/a.mp3)"
     )
     assert media_line("video", None, None) == "▶️ Video"
+
+
+def test_media_line_in_the_channels_language() -> None:
+    ja, ko = Localizer().messages("ja"), Localizer().messages("ko")
+    assert media_line("podcast", 2520, "https://x.example/a.mp3", ja) == (
+        "🎧 ポッドキャスト · 42分 · [聴く](https://x.example/a.mp3)"
+    )
+    assert media_line("video", 3720, None, ko) == "▶️ 동영상 · 1시간 2분"
 
 
 def test_unsafe_or_odd_play_links_are_never_shown_raw() -> None:

@@ -9,21 +9,29 @@ the renderer can import it).
 
 from __future__ import annotations
 
+from bot.core.i18n import N_, Messages
+
 PODCAST, VIDEO = "podcast", "video"
-_LABEL = {PODCAST: ("🎧", "Podcast", "Listen"), VIDEO: ("▶️", "Video", "Watch")}
+_LABEL = {
+    PODCAST: ("🎧", N_("Podcast"), N_("Listen")),
+    VIDEO: ("▶️", N_("Video"), N_("Watch")),
+}
 
 
-def duration_text(seconds: int | None) -> str | None:
-    """42 min, 1 h 2 min, 2 h, 45 s; None when unknown (or nonsense)."""
+def duration_text(seconds: int | None, t: Messages | None = None) -> str | None:
+    """42 min, 1 h 2 min, 2 h, 45 s (in the channel's language); None when unknown."""
     if seconds is None or seconds <= 0:
         return None
+    t = t or Messages.english()
     if seconds < 60:
-        return f"{seconds} s"
+        return t.gettext("{seconds} s", seconds=seconds)
     minutes = (seconds + 30) // 60  # to the nearest minute
     hours, minutes = divmod(minutes, 60)
     if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        return t.gettext("{minutes} min", minutes=minutes)
+    if not minutes:
+        return t.gettext("{hours} h", hours=hours)
+    return t.gettext("{hours} h {minutes} min", hours=hours, minutes=minutes)
 
 
 def kind_mark(kind: str) -> str:
@@ -32,16 +40,19 @@ def kind_mark(kind: str) -> str:
     return label[0] if label else ""
 
 
-def media_line(kind: str, duration_s: int | None, play_url: str | None) -> str | None:
+def media_line(
+    kind: str, duration_s: int | None, play_url: str | None, t: Messages | None = None
+) -> str | None:
     """The card's media line, or None for an article. ``play_url`` must already be safe."""
     label = _LABEL.get(kind)
     if label is None:
         return None
+    t = t or Messages.english()
     mark, name, verb = label
-    parts = [f"{mark} {name}"]
-    length = duration_text(duration_s)
+    parts = [f"{mark} {t.gettext(name)}"]
+    length = duration_text(duration_s, t)
     if length:
         parts.append(length)
     if play_url:
-        parts.append(f"[{verb}]({play_url})")
+        parts.append(f"[{t.gettext(verb)}]({play_url})")
     return " · ".join(parts)

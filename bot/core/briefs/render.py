@@ -146,7 +146,7 @@ def story_embed(
 ) -> dict[str, Any]:
     t = _en(t)
     # A podcast or video says so under its summary, with its length and play link.
-    media = media_line(story.kind, story.duration_s, safe_url(story.media_url))
+    media = media_line(story.kind, story.duration_s, safe_url(story.media_url), t)
     limit = description_limit - (len(media) + 2 if media else 0)
     description = None
     if story.digest and digest_formatter is not None:

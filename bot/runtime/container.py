@@ -74,6 +74,8 @@ class Services:
     background: set[asyncio.Task[int]] = field(default_factory=set)
     job_factories: list[tuple[str, JobFactory]] = field(default_factory=list)
     leadership: SenderLeadership | None = None  # set when this process may be the sender
+    # Paces every REST request of this process's Discord client (bot.runtime.client).
+    pacer: RatePacer | None = None
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -193,6 +195,9 @@ def install_briefs(services: Services) -> None:
         post_when_empty=settings.brief.post_when_empty,
         digest_formatter=digest_formatter,
     )
+    # Not handed to the publisher as well: its requests already wait in the client's session,
+    # and a second wait per request would halve the rate.
+    services.pacer = RatePacer(settings.discord.rest_rate_per_s)
     services.publisher = Publisher(
         services.require_discord,
         outbox,
@@ -201,7 +206,6 @@ def install_briefs(services: Services) -> None:
         services.clock,
         owner=f"{socket.gethostname()}:{os.getpid()}",
         workers=settings.discord.send_workers,
-        pacer=RatePacer(settings.discord.rest_rate_per_s),
         lease_seconds=settings.scheduler.delivery_lease_seconds,
         may_send=services.may_send,
     )

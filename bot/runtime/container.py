@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,7 +170,7 @@ async def open_services(
     )
     install_briefs(services)
     ingest = install_ingest(services)
-    await install_summaries(services, ingest.fetcher)
+    await install_summaries(services, ingest.fetcher, ingest.parser.executor())
     services.search = SearchService(
         services.sessions, max_query_chars=settings.search.max_query_chars, clock=clock
     )
@@ -219,8 +220,12 @@ def install_briefs(services: Services) -> None:
     )
 
 
-async def install_summaries(services: Services, fetcher: Fetcher) -> None:
-    """Summaries per story and content hash, computed off the event loop on their own tick."""
+async def install_summaries(services: Services, fetcher: Fetcher, executor: Executor) -> None:
+    """Summaries per story and content hash, computed off the event loop on their own tick.
+
+    The CPU work (sentence scoring, page extraction) runs in the parser processes: in
+    threads it held the worker's GIL, so its event loop waited milliseconds to get it back
+    after every database write and one worker process could not use a second core."""
     s = services.settings.summary
     http = None
     if s.method == "llm":
@@ -241,6 +246,7 @@ async def install_summaries(services: Services, fetcher: Fetcher) -> None:
         http=http,
         # The SSRF-guarded path: article links come from feeds, so they are untrusted.
         page_fetcher=page_bytes(fetcher.fetch_page),
+        executor=executor,
         clock=services.clock,
     )
     services.summaries = summaries

@@ -334,6 +334,11 @@ class ParserPool:
             )
         return self._executor
 
+    def executor(self) -> Executor:
+        """The pool itself, for other CPU-bound work of this process (extractive summaries):
+        in a thread it would hold the GIL the event loop needs."""
+        return self._ensure()
+
     async def start(self) -> None:
         """Spawn every worker now, so process start-up never stalls a busy ingest later."""
         executor = self._ensure()

@@ -35,7 +35,7 @@ from bot.core.summarize.service import (
 from bot.runtime.ingest import DAY_SECONDS, Ingest, PrometheusIngestMetrics, build_ingest
 from bot.runtime.leadership import SenderLeadership, lock_key
 from bot.runtime.metrics import Metrics
-from bot.runtime.pacer import RatePacer
+from bot.runtime.pacer import BURST, RatePacer
 from bot.runtime.publisher import Publisher
 from bot.runtime.settings import Settings
 from bot.storage.deliveries_repo import DeliveriesRepository
@@ -198,7 +198,7 @@ def install_briefs(services: Services) -> None:
     )
     # Not handed to the publisher as well: its requests already wait in the client's session,
     # and a second wait per request would halve the rate.
-    services.pacer = RatePacer(settings.discord.rest_rate_per_s)
+    services.pacer = RatePacer(settings.discord.rest_rate_per_s, burst=BURST)
     services.publisher = Publisher(
         services.require_discord,
         outbox,

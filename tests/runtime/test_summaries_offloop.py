@@ -7,7 +7,6 @@ processes it had (bench.scale's cold ingest).
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bot.core.ingest import ParserPool
@@ -46,10 +45,9 @@ async def test_summaries_are_computed_in_the_parser_pool(sqlite_url: str, tmp_pa
         await add_story(services.sessions, feed, "The cache tier", summary=ARTICLE)
         parser = services.refresher.parser
         assert isinstance(parser, ParserPool)
-        pool = parser.executor()
-        assert isinstance(pool, ProcessPoolExecutor)
+        assert not parser.started()  # nothing submitted yet: no process for it
 
         assert await services.summaries.run_pending() == 1
-        # Nothing else used the pool (no feed was parsed): the summary spawned its worker.
-        assert pool._processes  # stdlib's map of live worker processes
+        # Nothing else used the pool (no feed was parsed): the summary started its worker.
+        assert parser.started()
         assert await services.summaries.run_pending() == 0  # stored: not summarized again

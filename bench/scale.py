@@ -118,8 +118,9 @@ def _env(fake: FakeDiscord, db_url: str, catalog: Path, **extra: str) -> dict[st
 # -- CPU accounting (Linux /proc) -------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU seconds of a process and its live descendants (the parser workers)."""
+def cpu_seconds(pid: int, *, descendants: bool = True) -> float:
+    """User+system CPU seconds of a process and (by default) its live descendants (the
+    parser workers of a worker, the backends of PostgreSQL)."""
     total = 0.0
     todo = [pid]
     while todo:
@@ -127,8 +128,9 @@ def cpu_seconds(pid: int) -> float:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
+            if descendants:
+                for task in Path(f"/proc/{p}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue  # exited between the listing and the read
     return total
@@ -208,9 +210,15 @@ async def cold_ingest(
             "workers": [p.pid for p in procs],
             "postgres": [postmaster],
             "feed_server": [feed_server_pid],
-            "bench_and_fake_discord": [os.getpid()],
         }
-        cpu_before = {k: sum(cpu_seconds(p) for p in pids) for k, pids in watched.items()}
+
+        def used() -> dict[str, float]:
+            spent = {k: sum(cpu_seconds(p) for p in pids) for k, pids in watched.items()}
+            # Its children are the workers and the feed server, counted above.
+            spent["bench_and_fake_discord"] = cpu_seconds(os.getpid(), descendants=False)
+            return spent
+
+        cpu_before = used()
         busy_before, total_before = machine_busy()
 
         async def all_stored() -> bool:
@@ -218,7 +226,7 @@ async def cold_ingest(
 
         await _until(all_stored, f"{feeds} feeds stored", 900, procs, 0.1)
         took = time.perf_counter() - started
-        cpu = {k: sum(cpu_seconds(p) for p in pids) - cpu_before[k] for k, pids in watched.items()}
+        cpu = {k: v - cpu_before[k] for k, v in used().items()}
         busy_after, total_after = machine_busy()
         async with sessions() as s:
             stories = int((await s.execute(select(func.count()).select_from(Story))).scalar() or 0)

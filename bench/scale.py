@@ -15,7 +15,10 @@
 2. Fan-out: C due channels planned and sent by 2 sender processes (``--roles sender``; one
    leads, one stands by) through the fake Discord enforcing 50 requests/s globally. Reported:
    requests/s over the sending window as a share of 50, the busiest 1-second window,
-   duplicates and missing channels (one header message each), 429s.
+   duplicates and missing channels (one header message each), 429s. The busiest window is
+   sliding and stamped when the fake handles a request; the fake shares this process's event
+   loop, so a stall of it bunches requests the senders spaced (a cluster of 6 within 10 ms
+   after a 127 ms gap made one 52): its fixed-window limit, like Discord's, decides the 429s.
 
 Writes bench/results/scale.json. Not part of the test suite.
 """

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES = ("ingest", "fanout", "search", "summaries", "scale")
+BENCHES = ("ingest", "fanout", "search", "summaries", "scale", "memory")
 HERE = Path(__file__).resolve().parent
 
 

@@ -1,16 +1,24 @@
 """Scale-out on PostgreSQL with real `techbrief run --roles ...` processes (DESIGN section 6).
 
-    .venv/bin/python -m bench.scale [--feeds 1000] [--channels 2000] [--skip-ingest|--skip-fanout]
+    .venv/bin/python -m bench.scale [--feeds 1000] [--channels 2000] [--parser-processes 0,1]
+                                    [--skip-ingest|--skip-fanout]
 
 1. Cold ingest: N feeds (bench.ingest's generated ~100 KB documents, served from a separate
    process on 16 loopback addresses) polled by 1, then by 2 worker processes
    (``--roles worker``), each on a fresh database. Timed from the moment the feeds become due
-   (both workers already up and idle) to the moment every feed was stored successfully. The
-   ratio is bounded near 2x by the machine's 2 cores (parsers included).
+   (both workers already up and idle) to the moment every feed was stored successfully. Run
+   once per parser pool size: the default (one parser process per CPU in every worker) and
+   one per worker. With the default one worker already has both cores' worth of parsers, so
+   on 2 cores a second worker cannot double anything; the pool of 1 shows what a second
+   process adds. Each run reports the CPU (in cores) the workers and their parsers used and
+   how busy the whole machine was, so a ratio near 1 can be told apart as saturation.
 2. Fan-out: C due channels planned and sent by 2 sender processes (``--roles sender``; one
    leads, one stands by) through the fake Discord enforcing 50 requests/s globally. Reported:
    requests/s over the sending window as a share of 50, the busiest 1-second window,
-   duplicates and missing channels (one header message each), 429s.
+   duplicates and missing channels (one header message each), 429s. The busiest window is
+   sliding and stamped when the fake handles a request; the fake shares this process's event
+   loop, so a stall of it bunches requests the senders spaced (a cluster of 6 within 10 ms
+   after a 127 ms gap made one 52): its fixed-window limit, like Discord's, decides the 429s.
 
 Writes bench/results/scale.json. Not part of the test suite.
 """
@@ -46,6 +54,7 @@ from tests.fakediscord import FakeDiscord
 from tests.pgserver import PostgresServer
 
 RESULTS = Path(__file__).with_name("results") / "scale.json"
+TICK = os.sysconf("SC_CLK_TCK")
 MESSAGES = "POST /channels/{channel_id}/messages"
 LEADER = "this process is now the sender (leader)"
 TARGETS = {"share_of_limit": 0.9}
@@ -109,13 +118,48 @@ def _env(fake: FakeDiscord, db_url: str, catalog: Path, **extra: str) -> dict[st
     )
 
 
+# -- CPU accounting (Linux /proc) -------------------------------------------------------------
+
+
+def cpu_seconds(pid: int, *, descendants: bool = True) -> float:
+    """User+system CPU seconds of a process and (by default) its live descendants (the
+    parser workers of a worker, the backends of PostgreSQL)."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+            if descendants:
+                for task in Path(f"/proc/{p}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited between the listing and the read
+    return total
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, in ticks of all cores."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    total = sum(ticks[:8])  # guest time is already in user
+    return float(total - idle), float(total)
+
+
 # -- 1. cold ingest by 1 and by 2 workers ---------------------------------------------------
 
 
 async def cold_ingest(
-    server: PostgresServer, fake: FakeDiscord, catalog: Path, feeds: int, workers: int
+    server: PostgresServer,
+    fake: FakeDiscord,
+    catalog: Path,
+    feeds: int,
+    workers: int,
+    parser_processes: int,
+    feed_server_pid: int,
 ) -> dict[str, Any]:
-    name = f"ingest{workers}"
+    name = f"ingest{workers}p{parser_processes}"
     server.createdb(name)
     db_url = server.url(name)
     engine = create_engine(db_url)
@@ -138,6 +182,7 @@ async def cold_ingest(
                 # Smaller leases than the default 500 spread a cycle over the workers.
                 TECHBRIEF_SCHEDULER__FEEDS_PER_TICK="250",
                 TECHBRIEF_FETCH__ALLOW_PRIVATE_NETWORKS="true",
+                TECHBRIEF_FETCH__PARSER_PROCESSES=str(parser_processes),
             ),
             args=("run", "--roles", "worker"),
         )
@@ -163,12 +208,29 @@ async def cold_ingest(
         async with sessions.begin() as s:
             await s.execute(update(Feed).values(next_check_at=datetime.now(UTC)))
         started = time.perf_counter()
+        postmaster = int((server.root / "data" / "postmaster.pid").read_text().split()[0])
+        watched = {
+            "workers": [p.pid for p in procs],
+            "postgres": [postmaster],
+            "feed_server": [feed_server_pid],
+        }
+
+        def used() -> dict[str, float]:
+            spent = {k: sum(cpu_seconds(p) for p in pids) for k, pids in watched.items()}
+            # Its children are the workers and the feed server, counted above.
+            spent["bench_and_fake_discord"] = cpu_seconds(os.getpid(), descendants=False)
+            return spent
+
+        cpu_before = used()
+        busy_before, total_before = machine_busy()
 
         async def all_stored() -> bool:
             return await stored() >= feeds
 
         await _until(all_stored, f"{feeds} feeds stored", 900, procs, 0.1)
         took = time.perf_counter() - started
+        cpu = {k: v - cpu_before[k] for k, v in used().items()}
+        busy_after, total_after = machine_busy()
         async with sessions() as s:
             stories = int((await s.execute(select(func.count()).select_from(Story))).scalar() or 0)
             leased = select(Feed.lease_owner, func.count()).group_by(Feed.lease_owner)
@@ -179,13 +241,20 @@ async def cold_ingest(
         for proc in procs:
             await proc.kill()
         await engine.dispose()
+    cores = os.cpu_count() or 1
     return {
         "workers": workers,
+        "parser_processes": parser_processes or cores,
         "feeds": feeds,
         "stories": stories,
         "cold_s": round(took, 2),
         "feeds_per_s": round(feeds / took, 1),
         "lease_owners_left": len([o for o, _ in owners if o]),
+        # CPU used over the window, in cores: the workers (with their parser pools), the
+        # PostgreSQL server, the feed server and this process; the machine's busy share
+        # (of all its cores) also holds whatever else runs on it.
+        "cpu_cores": {k: round(v / took, 2) for k, v in cpu.items()},
+        "machine_busy_share": round((busy_after - busy_before) / (total_after - total_before), 2),
     }
 
 
@@ -213,6 +282,8 @@ async def fanout(server: PostgresServer, catalog: Path, channels: int) -> dict[s
                 catalog,
                 TECHBRIEF_SCHEDULER__TICK_SECONDS="1",
                 TECHBRIEF_DISCORD__SEND_WORKERS="32",
+                # No worker runs in this phase to summarise the seeded stories.
+                TECHBRIEF_BRIEF__SUMMARY_WAIT_SECONDS="0",
             ),
             args=("run", "--roles", "sender"),
         )
@@ -229,8 +300,15 @@ async def fanout(server: PostgresServer, catalog: Path, channels: int) -> dict[s
             )
         due_at = time.monotonic()
 
+        wanted = set(chans)
+
         def headers() -> int:
-            return sum(1 for c in chans if fake.messages(c))
+            # One pass over the fake's messages: this runs on the fake Discord's own event
+            # loop, and asking per channel (fake.messages scans them all) blocked it for
+            # seconds at 2,000 channels, so requests queued and reached the fake's global
+            # limit together (the 429s of the first run were that, not the senders).
+            live = fake.world.messages.values()
+            return len({m.channel_id for m in live if not m.deleted} & wanted)
 
         def quiet() -> bool:
             # Every channel has its header and nothing was asked of Discord for 3 s.
@@ -299,20 +377,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 port = ready.get(timeout=300)
                 catalog = write_catalog(tmp / "feeds.toml", args.feeds, port)
                 await fake.start()
-                one = await cold_ingest(server, fake, catalog, args.feeds, 1)
-                print(f"cold ingest, 1 worker: {one}", flush=True)
-                two = await cold_ingest(server, fake, catalog, args.feeds, 2)
-                print(f"cold ingest, 2 workers: {two}", flush=True)
+                for pool in args.parser_processes:
+                    runs = []
+                    for workers in (1, 2):
+                        one = await cold_ingest(
+                            server, fake, catalog, args.feeds, workers, pool, feed_server.pid or 0
+                        )
+                        print(f"cold ingest, {workers} worker(s), pool {pool}: {one}", flush=True)
+                        runs.append(one)
+                    key = f"parser_processes_{pool or 'default'}"
+                    result.setdefault("ingest", {})[key] = {
+                        "one_worker": runs[0],
+                        "two_workers": runs[1],
+                        "speedup_2_over_1": round(runs[0]["cold_s"] / runs[1]["cold_s"], 2),
+                        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+                    }
             finally:
                 await fake.stop()
                 stop.set()
                 feed_server.join(10)
-            result["ingest"] = {
-                "one_worker": one,
-                "two_workers": two,
-                "speedup_2_over_1": round(one["cold_s"] / two["cold_s"], 2),
-                "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
-            }
         if not args.skip_fanout:
             catalog = write_catalog(tmp / "one.toml", 1, 9)  # never due: no fetching here
             result["fanout"] = await fanout(server, catalog, args.channels)
@@ -334,6 +417,12 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20)
     parser.add_argument("--size-kb", type=int, default=100)
     parser.add_argument("--channels", type=int, default=2000)
+    parser.add_argument(
+        "--parser-processes",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[0, 1],
+        help="parser pool sizes per worker to compare, 0 = one per CPU (the default setting)",
+    )
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -64,7 +64,7 @@ def bot_settings(fake: FakeDiscord, db_url: str, tmp_path: Path, **extra: str) -
         "TECHBRIEF_CATALOG__PATH": str(catalog),
         "TECHBRIEF_HTTP__ENABLED": "0",
         "TECHBRIEF_FETCH__ALLOW_PRIVATE_NETWORKS": "1",
-        "TECHBRIEF_DISCORD__REST_RATE_PER_S": "50",
+        "TECHBRIEF_DISCORD__REST_RATE_PER_S": "48",
         # Stories are written straight to the database here, with no summariser running, so
         # a brief would wait the whole bound for summaries; the tests of that wait set it.
         "TECHBRIEF_BRIEF__SUMMARY_WAIT_SECONDS": "0",

@@ -16,6 +16,7 @@ from bot.runtime.discord_api import DISCORD_DEFAULT_BASE, use_gateway
 from bot.runtime.errors import on_app_command_error
 from bot.runtime.extensions import EXTENSIONS
 from bot.runtime.i18n import CatalogTranslator
+from bot.runtime.pacer import counts_toward_global_limit
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,16 @@ class TimedTree(app_commands.CommandTree["TechbriefBot"]):
 
 
 def _trace(services: Services) -> aiohttp.TraceConfig:
-    """Counts discord.py's REST responses (and 429s) without touching its internals."""
+    """Paces every REST request discord.py sends (retries included) below the global limit,
+    and counts its responses (and 429s), without touching its internals."""
     trace = aiohttp.TraceConfig()
+
+    async def on_start(
+        _session: aiohttp.ClientSession, _ctx: object, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        # Awaited before aiohttp starts the request's timeout, so waiting here costs none.
+        if services.pacer is not None and counts_toward_global_limit(params.url):
+            await services.pacer.wait()
 
     async def on_end(
         _session: aiohttp.ClientSession, _ctx: object, params: aiohttp.TraceRequestEndParams
@@ -49,6 +58,7 @@ def _trace(services: Services) -> aiohttp.TraceConfig:
         if status == 429:
             services.metrics.discord_429.inc()
 
+    trace.on_request_start.append(on_start)
     trace.on_request_end.append(on_end)
     return trace
 

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,7 @@ from bot.core.summarize.service import (
 from bot.runtime.ingest import DAY_SECONDS, Ingest, PrometheusIngestMetrics, build_ingest
 from bot.runtime.leadership import SenderLeadership, lock_key
 from bot.runtime.metrics import Metrics
-from bot.runtime.pacer import RatePacer
+from bot.runtime.pacer import BURST, RatePacer
 from bot.runtime.publisher import Publisher
 from bot.runtime.settings import Settings
 from bot.storage.deliveries_repo import DeliveriesRepository
@@ -79,6 +80,8 @@ class Services:
     background: set[asyncio.Task[int]] = field(default_factory=set)
     job_factories: list[tuple[str, JobFactory]] = field(default_factory=list)
     leadership: SenderLeadership | None = None  # set when this process may be the sender
+    # Paces every REST request of this process's Discord client (bot.runtime.client).
+    pacer: RatePacer | None = None
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -176,7 +179,7 @@ async def open_services(
     )
     install_briefs(services)
     ingest = install_ingest(services)
-    await install_summaries(services, ingest.fetcher)
+    await install_summaries(services, ingest.fetcher, ingest.parser.executor())
     services.search = SearchService(
         services.sessions, max_query_chars=settings.search.max_query_chars, clock=clock
     )
@@ -210,6 +213,9 @@ def install_briefs(services: Services) -> None:
         summary_wait=timedelta(seconds=settings.brief.summary_wait_seconds),
         localizer=services.localizer,
     )
+    # Not handed to the publisher as well: its requests already wait in the client's session,
+    # and a second wait per request would halve the rate.
+    services.pacer = RatePacer(settings.discord.rest_rate_per_s, burst=BURST)
     services.publisher = Publisher(
         services.require_discord,
         outbox,
@@ -218,7 +224,6 @@ def install_briefs(services: Services) -> None:
         services.clock,
         owner=f"{socket.gethostname()}:{os.getpid()}",
         workers=settings.discord.send_workers,
-        pacer=RatePacer(settings.discord.rest_rate_per_s),
         lease_seconds=settings.scheduler.delivery_lease_seconds,
         may_send=services.may_send,
     )
@@ -232,8 +237,12 @@ def install_briefs(services: Services) -> None:
     )
 
 
-async def install_summaries(services: Services, fetcher: Fetcher) -> None:
-    """Summaries per story and content hash, computed off the event loop on their own tick."""
+async def install_summaries(services: Services, fetcher: Fetcher, executor: Executor) -> None:
+    """Summaries per story and content hash, computed off the event loop on their own tick.
+
+    The CPU work (sentence scoring, page extraction) runs in the parser processes: in
+    threads it held the worker's GIL, so its event loop waited milliseconds to get it back
+    after every database write and one worker process could not use a second core."""
     s = services.settings.summary
     http = None
     if s.method == "llm":
@@ -254,6 +263,7 @@ async def install_summaries(services: Services, fetcher: Fetcher) -> None:
         http=http,
         # The SSRF-guarded path: article links come from feeds, so they are untrusted.
         page_fetcher=page_bytes(fetcher.fetch_page),
+        executor=executor,
         clock=services.clock,
     )
     services.summaries = summaries

@@ -3,7 +3,9 @@
 Every message carries a deterministic nonce (delivery id + index) with enforce_nonce, so a
 resend after a crash between "sent" and "recorded" is deduplicated by Discord itself. 403/404
 pause the channel's subscription and tell the guild once; they are never retried in a loop.
-5xx is retried with backoff; 429 is discord.py's rate limiter's business.
+5xx is retried with backoff; 429 is discord.py's rate limiter's business. The bot paces its
+Discord client's every request (bot.runtime.pacer); ``pacer`` here is for a bare HTTPClient
+without that hook (bench.fanout).
 """
 
 from __future__ import annotations

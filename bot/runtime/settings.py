@@ -51,7 +51,9 @@ class DiscordSettings(_Section):
     shard_count: int | None = Field(default=None, ge=1)
     # The shards this process connects (a gateway process of several); None: all of them.
     shard_ids: tuple[int, ...] | None = None
-    rest_rate_per_s: float = Field(default=49, gt=0, le=50)
+    # With the pacer's burst of 2 (bot.runtime.pacer), at most rate + 2 requests leave in any
+    # second; 47 leaves one of Discord's 50 for the jitter between leaving and arriving.
+    rest_rate_per_s: float = Field(default=47, gt=0, le=48)
     send_workers: int = Field(default=16, ge=1, le=256)
 
     @field_validator("api_base")

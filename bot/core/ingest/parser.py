@@ -314,6 +314,17 @@ def _warm_up(parent: int | None = None) -> None:
     )
 
 
+class _SharedPool(Executor):
+    """A ParserPool's executor for other callers, created when they first submit work; its
+    owner shuts it down (shutdown here is the base class's no-op)."""
+
+    def __init__(self, owner: ParserPool) -> None:
+        self._owner = owner
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return self._owner._ensure().submit(fn, *args, **kwargs)
+
+
 class ParserPool:
     """Runs ``parse_and_normalize`` in worker processes so the event loop never blocks."""
 
@@ -342,6 +353,18 @@ class ParserPool:
                 initargs=(os.getpid(),),
             )
         return self._executor
+
+    def executor(self) -> Executor:
+        """The pool for other CPU-bound work of this process (extractive summaries): in a
+        thread it would hold the GIL the event loop needs. Started on the first submit, so a
+        process that never summarizes (gateway, sender) never starts it (even building a
+        process pool starts multiprocessing's resource tracker process)."""
+        return _SharedPool(self)
+
+    def started(self) -> bool:
+        """Whether the worker processes exist (started by a parse, a summary or start())."""
+        executor = self._executor
+        return executor is not None and bool(getattr(executor, "_processes", None))
 
     async def start(self) -> None:
         """Spawn every worker now, so process start-up never stalls a busy ingest later."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.deliveries_repo import DeliveriesRepository, PlannedDelivery
-from bot.storage.engine import session_factory
+from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.subscriptions_repo import SubscriptionsRepository
 
@@ -124,28 +123,30 @@ async def test_forum_post_request_is_recorded_under_the_lease(
     assert second.id == other.id
 
 
-async def test_sqlite_migrations_never_cascade_through_rebuilt_tables(
-    engine: AsyncEngine,
-) -> None:
-    """SQLite rebuilds a table to drop a column; the guilds rebuild of 0012's downgrade
-    must not delete the guild's channels through their ON DELETE CASCADE."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL alters tables in place")
-    sessions = session_factory(engine)
-    subs = await _channel(sessions)
-    await subs.upsert(
-        guild_id=GUILD,
-        channel_id=CHANNEL,
-        mode="brief",
-        timezone="UTC",
-        brief_time="09:00",
-        next_brief_at=WHEN,
-        feed_ids=None,
-        created_by=None,
-        now=WHEN,
-    )
-    await downgrade(engine, "0009")
-    await upgrade(engine)
-    assert await SubscriptionsRepository(sessions).get(CHANNEL) is not None
-    async with engine.connect() as conn:
-        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+async def test_sqlite_migrations_never_cascade_through_rebuilt_tables(sqlite_url: str) -> None:
+    """SQLite rebuilds a table to drop a column (PostgreSQL alters it in place); the guilds
+    rebuild of 0012's downgrade must not delete the guild's channels through their ON
+    DELETE CASCADE."""
+    engine = create_engine(sqlite_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        subs = await _channel(sessions)
+        await subs.upsert(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            mode="brief",
+            timezone="UTC",
+            brief_time="09:00",
+            next_brief_at=WHEN,
+            feed_ids=None,
+            created_by=None,
+            now=WHEN,
+        )
+        await downgrade(engine, "0009")
+        await upgrade(engine)
+        assert await SubscriptionsRepository(sessions).get(CHANNEL) is not None
+        async with engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        await engine.dispose()

@@ -507,6 +507,9 @@ def _tiny_summary(title: str, sentences: list[str], config: ExtractiveConfig) ->
 
 
 def _width(text: str) -> int:
+    """Display width: wide (CJK) characters count twice. ASCII text, most of it, is its length."""
+    if text.isascii():
+        return len(text)
     return len(text) + sum(1 for c in text if unicodedata.east_asian_width(c) in "WF")
 
 

@@ -96,11 +96,13 @@ async def test_takeaway_is_omitted_when_no_late_sentence_qualifies() -> None:
         assert is_complete_sentence(sentence), sentence
 
 
-async def test_tiny_text_of_fragments_falls_back_to_the_title() -> None:
+async def test_tiny_text_of_fragments_gives_no_digest_rather_than_the_title_again() -> None:
     summary = await ExtractiveSummarizer().summarize(
         SummaryInput("Release 4.1", "one for record data and one for hashes\n$ make install")
     )
-    assert summary.lead == "Release 4.1"
+    assert summary.lead == "" and summary.bullets == ()
+    # The card then shows the feed's own text (here none), never the title a second time.
+    assert digest_formatter(summary.to_dict(), 1000) is None
 
 
 REJECTED = {

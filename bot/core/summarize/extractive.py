@@ -100,7 +100,7 @@ def summarize_extractive(story: SummaryInput, config: ExtractiveConfig) -> Summa
     candidates = _dedupe([(sec, s) for sec, s in complete if _is_candidate(s, config)])
     candidates = candidates[: config.max_candidates]
     if len(candidates) < 2:
-        return _tiny_summary(title, [s for _, s in complete], config)
+        return _tiny_summary([s for _, s in complete], config)
 
     texts = [s for _, s in candidates]
     vectors = _tfidf([tokenize(s) for s in texts], tokenize(title))
@@ -174,7 +174,7 @@ def _summarize_episode(story: SummaryInput, text: str, config: ExtractiveConfig)
     )
     title = cut_words(strip_markup(story.title).strip(), config.lead_max_chars)
     body_lead = body.lead if body.lead and body.lead != title else ""
-    lead = synopsis or body_lead or title
+    lead = synopsis or body_lead
     if notes is not None:
         if synopsis and body_lead:
             # The notes take the points, so the description's opening joins the synopsis
@@ -499,11 +499,16 @@ class _Outline:
         return tuple(out)
 
 
-def _tiny_summary(title: str, sentences: list[str], config: ExtractiveConfig) -> Summary:
-    """Too little text to rank: the opening complete sentences, else the title."""
+def _tiny_summary(sentences: list[str], config: ExtractiveConfig) -> Summary:
+    """Too little text to rank: the opening complete sentences, else nothing.
+
+    A story whose text has no complete sentence (a link post, a bare release title) gets an
+    empty digest: its card already shows the title, and repeating it as the summary reads
+    like a mistake (the card then shows what the feed itself said, if anything).
+    """
     text = _TRUNCATED_RE.sub("…", _join(sentences)).replace(" …", "…")
     lead = fit_sentences(text, config.lead_max_chars, config.max_lead_sentences) if text else ""
-    return Summary(lead=lead or cut_words(title, config.lead_max_chars), method="extractive")
+    return Summary(lead=lead, method="extractive")
 
 
 def _width(text: str) -> int:

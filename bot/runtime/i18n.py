@@ -79,7 +79,7 @@ def _name(messages: Messages, location: Where, source: str) -> str | None:
     if not valid_name(text):
         log.warning(
             "translated name breaks Discord's name rule; English is used",
-            extra={"locale": messages.locale, "msgid": source, "name": text},
+            extra={"locale": messages.locale, "msgid": source, "translation": text},
         )
         return None
     return text

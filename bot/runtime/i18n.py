@@ -6,7 +6,9 @@ descriptions, choice names and the message context menus' names. A Korean or Jap
 client shows (and lets its reader type) only the localised names, so every Korean or
 Japanese text that names a command names it the way that client does ("`/브리핑 설정`",
 "`/検索 検索語:source:…`"; tests/i18n checks each such reference against the tree).
-English text names the English commands. The search syntax inside a query (``source:``,
+English text names the English commands. A channel post is in the server's language,
+command names included, like the rest of a brief (a reader whose client speaks another
+language sees the server's names there). The search syntax inside a query (``source:``,
 ``after:``) is the query's own language, not an option name, and stays as it is.
 """
 

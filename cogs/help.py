@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.i18n import Messages
+from bot.core.i18n import Messages, command_path
 from bot.runtime.client import TechbriefBot
 from bot.runtime.i18n import messages_for
 from bot.runtime.render import help_embed
@@ -17,8 +17,8 @@ from bot.runtime.render import help_embed
 def command_lines(
     tree: app_commands.CommandTree[TechbriefBot], t: Messages | None = None
 ) -> list[tuple[str, str]]:
-    """(command, description) of every command, described in the reader's language (the
-    descriptions are the catalogs' entries for the command tree)."""
+    """(command, description) of every command in the reader's language: the name as their
+    client shows it ("/브리핑 설정") and the description (the catalogs' entries for the tree)."""
     t = t or Messages.english()
     lines: list[tuple[str, str]] = []
 
@@ -27,7 +27,7 @@ def command_lines(
             for child in cmd.commands:
                 walk(child)
         else:
-            lines.append((f"/{cmd.qualified_name}", t.gettext(cmd.description)))
+            lines.append((command_path(t, cmd.qualified_name), t.gettext(cmd.description)))
 
     for cmd in tree.get_commands(type=discord.AppCommandType.chat_input):
         if isinstance(cmd, app_commands.Command | app_commands.Group):

@@ -1,11 +1,15 @@
 """Korean and Japanese for the Discord side: the command tree's Translator, the reader's
 Messages, and the list of every string the command tree shows (for the catalogs and tests).
 
-Slash command and option *names* stay English on purpose: help texts, error messages, the
-brief's "`/search query:source:…`" hint and the search syntax all name them, and a name
-typed from a guide or a colleague's message must work in every client language. What a
-reader reads is localised: command and option descriptions, choice names, and the message
-context menu's name (free text there, so it reads as a label, not an identifier).
+Everything the command tree shows is localised: command, group, subcommand and option names,
+descriptions, choice names and the message context menus' names. A Korean or Japanese
+client shows (and lets its reader type) only the localised names, so every Korean or
+Japanese text that names a command names it the way that client does ("`/브리핑 설정`",
+"`/検索 検索語:source:…`"; tests/i18n checks each such reference against the tree).
+English text names the English commands. A channel post is in the server's language,
+command names included, like the rest of a brief (a reader whose client speaks another
+language sees the server's names there). The search syntax inside a query (``source:``,
+``after:``) is the query's own language, not an option name, and stays as it is.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import TranslationContextLocation as Where
 
-from bot.core.i18n import LOCALES, Localizer, Messages
+from bot.core.i18n import COMMAND_NAME, LOCALES, OPTION_NAME, Localizer, Messages, valid_name
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +56,35 @@ def guild_messages_for(interaction: discord.Interaction[Any]) -> Messages:
     return localizer.messages(interaction.guild_locale)
 
 
+# msgctxt of the names of slash commands, groups and subcommands, and of options.
+NAME_CONTEXTS = {
+    Where.command_name: COMMAND_NAME,
+    Where.group_name: COMMAND_NAME,
+    Where.parameter_name: OPTION_NAME,
+}
+
+
 def _limit(location: Where, data: object) -> int | None:
     if location in TRANSLATED:
         return TRANSLATED[location]
     if location is Where.command_name and isinstance(data, app_commands.ContextMenu):
         return MENU_NAME_MAX
-    return None  # slash command, group and option names stay English (module docstring)
+    return None
+
+
+def _name(messages: Messages, location: Where, source: str) -> str | None:
+    """A slash command, group or option name, or None for Discord's English default when
+    the catalog has none or it breaks Discord's name rule."""
+    text = messages.pgettext(NAME_CONTEXTS[location], source)
+    if text == source:
+        return None
+    if not valid_name(text):
+        log.warning(
+            "translated name breaks Discord's name rule; English is used",
+            extra={"locale": messages.locale, "msgid": source, "translation": text},
+        )
+        return None
+    return text
 
 
 class CatalogTranslator(app_commands.Translator):
@@ -73,10 +100,16 @@ class CatalogTranslator(app_commands.Translator):
         context: app_commands.TranslationContextTypes,
     ) -> str | None:
         code = DISCORD_LOCALES.get(locale)
-        limit = _limit(context.location, context.data)
-        if code is None or limit is None:
+        if code is None:
             return None
         source = string.message
+        if context.location in NAME_CONTEXTS and not isinstance(
+            context.data, app_commands.ContextMenu
+        ):
+            return _name(self.localizer.messages(code), context.location, source)
+        limit = _limit(context.location, context.data)
+        if limit is None:
+            return None
         # An untranslated string comes back as the English source: the same as none.
         text = self.localizer.messages(code).gettext(source)
         if not 1 <= len(text) <= limit:
@@ -92,6 +125,11 @@ class CatalogTranslator(app_commands.Translator):
 class TreeString:
     text: str
     where: str  # e.g. "/brief setup: option every, choice" (a translator's comment)
+    context: str | None = None  # msgctxt: COMMAND_NAME or OPTION_NAME for names
+
+    @property
+    def is_name(self) -> bool:
+        return self.context is not None
 
 
 def tree_strings(tree: app_commands.CommandTree[Any]) -> Iterator[TreeString]:
@@ -99,12 +137,16 @@ def tree_strings(tree: app_commands.CommandTree[Any]) -> Iterator[TreeString]:
 
     def walk(cmd: Any) -> Iterator[TreeString]:
         name = f"/{cmd.qualified_name}"
+        yield TreeString(cmd.name, f"{name}: name (lowercase, no spaces)", COMMAND_NAME)
         yield TreeString(cmd.description, f"{name}: description")
         if isinstance(cmd, app_commands.Group):
             for child in cmd.commands:
                 yield from walk(child)
             return
         for param in cmd.parameters:
+            yield TreeString(
+                param.name, f"{name}: option {param.name}, name (lowercase, no spaces)", OPTION_NAME
+            )
             yield TreeString(param.description, f"{name}: option {param.name}")
             for choice in param.choices:
                 yield TreeString(choice.name, f"{name}: option {param.name}, choice")

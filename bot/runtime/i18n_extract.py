@@ -2,9 +2,10 @@
 
 Two sources, one template: the strings marked in the code (Babel's Python extractor with the
 keywords below: ``t.gettext``, ``t.ngettext``, ``N_`` and the user-facing error classes), and
-the command tree itself (descriptions, options, choices, the context menu), read by loading
-every extension into a bot that never connects. ``make i18n`` runs this, then ``pybabel
-update`` merges the template into each language's .po and ``pybabel compile`` builds the .mo.
+the command tree itself (command and option names under their own msgctxt, descriptions,
+choices, the context menus), read by loading every extension into a bot that never
+connects. ``make i18n`` runs this, then ``pybabel update`` merges the template into each
+language's .po and ``pybabel compile`` builds the .mo.
 """
 
 from __future__ import annotations
@@ -86,9 +87,10 @@ def build_template(root: Path, extensions: Sequence[str] = EXTENSIONS) -> Catalo
         catalog.add(message, locations=[(where, lineno)])
     for item in command_strings(extensions):
         if item.text:
-            existing = catalog.get(item.text)
+            # Names carry a msgctxt: the name "add" is translated apart from the word "add".
+            existing = catalog.get(item.text, context=item.context)
             comments = [item.where] if existing is None else [*existing.auto_comments, item.where]
-            catalog.add(item.text, auto_comments=comments)
+            catalog.add(item.text, auto_comments=comments, context=item.context)
     return catalog
 
 

@@ -8,6 +8,7 @@ bug shows up as a failing test instead of a 400 in production.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from .modals import check_modal
@@ -40,8 +41,26 @@ IS_COMPONENTS_V2 = 1 << 15
 
 # Discord's regex is ^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$; Python's re has no
 # \p{..}, and \w (unicode) covers letters, digits and underscore, which is the same set
-# for every name a bot realistically registers.
+# for every English name a bot realistically registers.
 _CHAT_INPUT_NAME = re.compile(r"^[-_'\w]{1,32}$")
+
+
+def _name_char(char: str) -> bool:
+    # \p{L}, \p{N} by Unicode category; \p{sc=Deva}, \p{sc=Thai} by the character's name
+    # (Python has no script property). \w would also let through e.g. combining marks of
+    # other scripts, so localised names (any script) are checked exactly.
+    return (
+        char in "-_'"
+        or unicodedata.category(char)[0] in "LN"
+        or unicodedata.name(char, "").startswith(("DEVANAGARI", "THAI"))
+    )
+
+
+def valid_chat_input_name(text: str) -> bool:
+    """Discord's name regex, and lowercase where the script has case."""
+    return (
+        1 <= len(text) <= COMMAND_NAME_MAX and all(map(_name_char, text)) and (text == text.lower())
+    )
 
 
 # Discord's locales (https://discord.com/developers/docs/reference#locales).
@@ -110,7 +129,7 @@ def _check_localizations(obj: dict[str, Any], where: str, *, name_rule: str | No
                         f"{here} has {len(text)} characters (1-{COMMAND_DESCRIPTION_MAX})"
                     )
             elif name_rule == "chat_input":
-                if not _CHAT_INPUT_NAME.match(text) or text != text.lower():
+                if not valid_chat_input_name(text):
                     problems.append(f"{here} {text!r} is not a valid lowercase command name")
             elif name_rule == "free":
                 if not 1 <= len(text) <= COMMAND_NAME_MAX:
@@ -120,6 +139,26 @@ def _check_localizations(obj: dict[str, Any], where: str, *, name_rule: str | No
                     problems.append(f"{here} has {len(text)} characters (1-{CHOICE_NAME_MAX})")
             else:
                 problems.append(f"{here}: this object has no localisable name")
+    return problems
+
+
+def _check_sibling_names(siblings: list[Any], where: str) -> list[str]:
+    """Names unique among siblings in every locale: a locale's name is its localisation, or
+    the default where the sibling has none (that is what a client of that locale shows)."""
+    objs = [o for o in siblings if isinstance(o, dict)]
+    locales = {loc for o in objs for loc in (o.get("name_localizations") or {})}
+    problems: list[str] = []
+    for locale in sorted(locales):
+        seen: dict[str, str] = {}
+        for obj in objs:
+            name = str(obj.get("name", ""))
+            shown = (obj.get("name_localizations") or {}).get(locale) or name
+            if shown in seen:
+                problems.append(
+                    f"{where}: name_localizations[{locale}] {shown!r} of {name!r} collides "
+                    f"with sibling {seen[shown]!r}"
+                )
+            seen[shown] = name
     return problems
 
 
@@ -250,6 +289,7 @@ def _check_options(options: Any, where: str, depth: int) -> tuple[list[str], int
         return problems, chars
     if len(options) > COMMAND_OPTIONS_MAX:
         problems.append(f"{where} has {len(options)} options (max {COMMAND_OPTIONS_MAX})")
+    problems += _check_sibling_names(options, f"{where}.options")
     seen_optional = False
     for i, opt in enumerate(options):
         here = f"{where}.options[{i}]"
@@ -352,6 +392,8 @@ def check_command_list(commands: Any) -> list[str]:
                 problems.append(f"commands[{i}]: duplicate command name {key[1]!r}")
             seen.add(key)
             counts[key[0]] = counts.get(key[0], 0) + 1
+    chat_input = [c for c in commands if isinstance(c, dict) and c.get("type", 1) == 1]
+    problems += _check_sibling_names(chat_input, "commands")
     if counts.get(1, 0) > 100:
         problems.append(f"{counts[1]} chat input commands (max 100)")
     for kind, label in ((2, "user"), (3, "message")):

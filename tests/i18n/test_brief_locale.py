@@ -46,13 +46,13 @@ async def planned_header(service: BriefService, channel: int) -> tuple[dict, str
         (
             "ko",
             "Tech Brief · 2026년 12월 4일 (금) · 새 글 3개 · 출처 2곳",
-            "…외 1개 더: `/search query:source:toss`",
+            "…외 1개 더: `/검색 검색어:source:toss`",
             "Tech Brief 2026년 12월 4일 (금)",
         ),
         (
             "ja",
             "Tech Brief · 2026年12月4日(金) · 新着記事 3件 · ソース 2件",
-            "…ほか1件: `/search query:source:toss`",
+            "…ほか1件: `/検索 検索語:source:toss`",
             "Tech Brief 2026年12月4日(金)",
         ),
         (
@@ -86,8 +86,10 @@ async def test_brief_header_in_the_guilds_language(
     assert more in embed["description"]
     if thread:
         assert thread_name == thread
+    # The hint names /search the way the server's language names it, like the rest of the
+    # brief (a channel post follows the guild's locale; `source:` is the query's syntax).
     if locale == "ko":
-        assert embed["footer"]["text"].startswith("버튼으로 글을 북마크")
+        assert embed["footer"]["text"] == "버튼으로 글을 북마크할 수 있어요 · 지난 글 검색: /검색"
 
 
 async def test_seen_without_a_locale_keeps_the_recorded_one(

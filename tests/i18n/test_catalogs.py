@@ -15,7 +15,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot.core.i18n import DOMAIN, LOCALES, Localizer, locales_dir
+from bot.core.i18n import COMMAND_NAME, DOMAIN, LOCALES, Localizer, locales_dir, valid_name
 from bot.runtime.i18n_extract import build_template, command_strings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,11 +47,12 @@ def untranslated(template: Catalog, catalog: Catalog) -> list[str]:
     for message in template:
         if not message.id:
             continue
-        found = catalog.get(message.id)
+        found = catalog.get(message.id, context=message.context)
         if found is not None and all(_strings(found.string)) and not found.fuzzy:
             continue
         where = ", ".join(f"{f}:{n}" for f, n in message.locations)
-        missing.append(f"{message.id!r} ({where or '; '.join(message.auto_comments)})")
+        context = f"[{message.context}] " if message.context else ""
+        missing.append(f"{context}{message.id!r} ({where or '; '.join(message.auto_comments)})")
     return missing
 
 
@@ -82,10 +83,16 @@ def test_translations_keep_their_fields(locale: str) -> None:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_command_strings_fit_discord(locale: str) -> None:
-    """Descriptions and choice names 1-100 characters, the context menu name 1-32."""
+    """Descriptions and choice names 1-100 characters, the context menu name 1-32; command
+    and option names by Discord's name rule (letters, digits, - and _, lowercase, 1-32)."""
     messages = Localizer().messages(locale)
     too_long = []
     for item in command_strings():
+        if item.context is not None:
+            name = messages.pgettext(item.context, item.text)
+            if name == item.text or not valid_name(name):
+                too_long.append(f"{item.where}: {name!r} is no valid {locale} name")
+            continue
         limit = 32 if "context menu" in item.where else 100
         text = messages.gettext(item.text)
         if not 1 <= len(text) <= limit:
@@ -104,6 +111,24 @@ def test_a_missing_or_fuzzy_translation_is_named(template: Catalog) -> None:
     missing = untranslated(template, catalog)
     assert len(missing) == 2
     assert missing[0].startswith(repr(first)) and missing[1].startswith(repr(second))
+
+
+def test_a_missing_name_translation_is_named_apart_from_the_same_word(template: Catalog) -> None:
+    """Names are entries of their own (msgctxt): the command name "add" is missing even
+    when a sentence "add" were translated, and the message names its context."""
+    catalog = _catalog("ja")
+    assert template.get("add", context=COMMAND_NAME) is not None
+    catalog.delete("add", context=COMMAND_NAME)
+    catalog.add("add", "追加する")  # the same English word as UI text, no context
+    missing = untranslated(template, catalog)
+    assert len(missing) == 1
+    assert missing[0].startswith("[command name] 'add' (/feed add: name")
+
+
+def test_name_rule() -> None:
+    assert valid_name("브리핑") and valid_name("ブックマーク一覧") and valid_name("ai-news_2")
+    for bad in ("Brief", "브리핑 설정", "", "x" * 33, "ソース・一覧", "a:b"):
+        assert not valid_name(bad), bad
 
 
 def test_catalogs_load_from_the_po_when_no_current_mo_exists(tmp_path: Path) -> None:

@@ -53,7 +53,10 @@ async def test_help_in_korean_for_a_korean_reader_and_english_for_others(
     assert korean.ephemeral
     embed = _embed(await answer_text(fake_discord, korean))
     assert embed["title"] == "techbrief 도움말"
-    assert "`/search` — 저장된 글 검색(나만 볼 수 있어요)" in embed["description"]
+    # Commands named as the reader's client shows them.
+    assert "`/검색` — 저장된 글 검색(나만 볼 수 있어요)" in embed["description"]
+    assert "`/브리핑 설정` — " in embed["description"]
+    assert "/search" not in embed["description"]
     assert "`앱 > 글 북마크하기` — 메시지 메뉴" in embed["description"]
     assert embed["footer"]["text"] == "관리자 명령어는 서버 관리 권한이 필요해요."
     # The guild is Japanese, but a reply follows the reader: en-US gets English.
@@ -62,7 +65,9 @@ async def test_help_in_korean_for_a_korean_reader_and_english_for_others(
     assert embed["title"] == "techbrief help"
     assert "`/search` — Search the story archive (only you see it)" in embed["description"]
     japanese = await fake_discord.interact_command("help", locale="ja")
-    assert _embed(await answer_text(fake_discord, japanese))["title"] == "techbrief ヘルプ"
+    embed = _embed(await answer_text(fake_discord, japanese))
+    assert embed["title"] == "techbrief ヘルプ"
+    assert "`/ダイジェスト 設定` — " in embed["description"]
 
 
 async def test_errors_and_confirmations_follow_the_reader(
@@ -150,7 +155,7 @@ async def test_a_japanese_guilds_brief_is_in_japanese(
         "Tech Brief · 2026年11月22日(日) · 新着記事 1件 · ソース 1件"
     )
     assert header.embeds[0]["footer"]["text"] == (
-        "ボタンで記事をブックマーク · /search で過去の記事を検索"
+        "ボタンで記事をブックマーク · /検索 で過去の記事を検索"
     )
     threads = [r for r in fake_discord.requests if r.route and r.route.endswith("/threads")]
     assert threads and threads[0].body["name"] == "Tech Brief 2026年11月22日(日)"
@@ -200,7 +205,7 @@ async def test_role_pings_and_forum_briefs_in_the_readers_and_the_servers_langua
     everyone = await admin("brief setup", {**args, "ping": str(fake.guild.id)}, "ja")
     assert "`@everyone` はメンション先のロールにできません" in everyone
     done = await admin("brief setup", {**args, "ping": str(readers.id)}, "ko")
-    assert f"브리핑마다 <@&{readers.id}> 역할을 멘션해요(`/brief unping`으로 중지)." in done
+    assert f"브리핑마다 <@&{readers.id}> 역할을 멘션해요(`/브리핑 멘션해제`로 중지)." in done
     assert "브리핑마다 포럼에 새 게시물이 올라가고" in done
     status = _embed(await admin("brief status", {}, "ja"))
     field = status["fields"][0]["value"]

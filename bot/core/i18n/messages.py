@@ -38,6 +38,12 @@ class Messages:
         text = self._translations.gettext(message)
         return _fill(text, message, fields)
 
+    def pgettext(self, context: str, message: str, **fields: object) -> str:
+        """A translation kept apart from the same English text elsewhere (a command's name
+        "add" is not the word "add" in a sentence)."""
+        text = self._translations.pgettext(context, message)
+        return _fill(text, message, fields)
+
     def ngettext(self, singular: str, plural: str, n: int, **fields: object) -> str:
         text = self._translations.ngettext(singular, plural, n)
         return _fill(text, singular if n == 1 else plural, {"n": n, **fields})

@@ -3,7 +3,6 @@ and no show-note chrome, from feed bytes through storage (both backends) to the 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.commands.briefs_cli import brief_messages
 from bot.core.briefs import Filters, build_brief, render
 from bot.core.briefs.media_line import duration_text, media_line
-from bot.core.briefs.planning import BriefService
 from bot.core.i18n import Localizer
 from bot.core.ingest.parser import parse_and_normalize
 from bot.core.summarize import ExtractiveSummarizer, digest_formatter
 from bot.core.summarize.service import SummaryService
-from bot.storage.deliveries_repo import DeliveriesRepository
-from bot.storage.engine import create_engine, session_factory
 from bot.storage.feeds_repo import FeedsRepository
 from bot.storage.stories_repo import StoriesRepository
-from bot.storage.subscriptions_repo import SubscriptionsRepository, recent_stories
+from bot.storage.subscriptions_repo import recent_stories
 from tests.briefs.helpers import setup_channel
+from tests.briefs.preview_db import preview_database
 from tests.briefs.test_render import story
 from tests.ingest.conftest import fixture_bytes
 from tests.ingest.dbhelpers import T0, make_feed
@@ -136,40 +133,16 @@ async def test_episode_cards_from_feed_to_payload(sessions: async_sessionmaker[A
 @pytest.mark.e2e
 @pytest.mark.timeout(90)
 async def test_preview_shows_the_media_line_the_publisher_posts(tmp_path: Path) -> None:
-    from tests.e2e.process import child_env, run_cli
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
-    env = child_env({"DATABASE_URL": url, "TECHBRIEF_SUMMARY__TEASER_FETCH": "false"})
-    upgrade = await run_cli("db", "upgrade", env=env, cwd=tmp_path)
-    assert upgrade.code == 0, upgrade.output
-    engine = create_engine(url)
-    try:
-        sessions = session_factory(engine)
-        service = BriefService(
-            SubscriptionsRepository(sessions),
-            DeliveriesRepository(sessions),
-            clock=lambda: datetime.now(UTC),
-            per_source_cap=5,
-            digest_formatter=digest_formatter,
-        )
-        await setup_channel(service, channel=7002)
-        feeds, stories = FeedsRepository(sessions), StoriesRepository(sessions)
+    async with preview_database(tmp_path) as db:
+        await setup_channel(db.service, channel=7002)
+        feeds, stories = FeedsRepository(db.sessions), StoriesRepository(db.sessions)
         feed = await make_feed(feeds, "systems-talk")
         parsed = parse_and_normalize(fixture_bytes("podcast_rss.xml"), {}, PODCAST_FEED, T0)
         await stories.store(feed.id, parsed.stories, datetime.now(UTC))
 
-        shown = await run_cli("preview", "--channel", "7002", env=env, cwd=tmp_path)
-        assert shown.code == 0, shown.output
+        shown = await db.preview(7002)
         assert "🎧 Podcast · 42 min · [Listen](https://media.podcast.example/ep88.mp3)" in (
             shown.stdout
         )
         assert "Learn more about your ad choices" not in shown.stdout
-        printed = await run_cli("preview", "--channel", "7002", "--json", env=env, cwd=tmp_path)
-        assert printed.code == 0, printed.output
-        messages = [json.loads(line) for line in printed.stdout.splitlines()]
-        result = await service.plan_now(7002)
-        assert result.planned
-        (delivery,) = await service.outbox.deliveries_for(7002)
-        assert messages == [delivery.payload["header"], *delivery.payload["batches"]]
-    finally:
-        await engine.dispose()
+        assert await db.preview_json(7002) == await db.planned(7002)

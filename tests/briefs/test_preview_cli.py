@@ -7,19 +7,12 @@ channel's pending brief is, message for message, what the publisher then posts.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.core.briefs.planning import BriefService
-from bot.core.summarize import digest_formatter
-from bot.storage.deliveries_repo import DeliveriesRepository
-from bot.storage.engine import create_engine, session_factory
-from bot.storage.subscriptions_repo import SubscriptionsRepository
 from tests.briefs.helpers import add_feed, add_story, setup_channel
-from tests.e2e.process import child_env, run_cli
+from tests.briefs.preview_db import preview_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
@@ -37,48 +30,26 @@ PROSE = (
 
 
 async def test_preview_json_is_what_the_publisher_posts(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
-    env = child_env({"DATABASE_URL": url, "TECHBRIEF_SUMMARY__TEASER_FETCH": "false"})
-    upgrade = await run_cli("db", "upgrade", env=env, cwd=tmp_path)
-    assert upgrade.code == 0, upgrade.output
-
-    engine = create_engine(url)
-    try:
-        sessions = session_factory(engine)
-        service = BriefService(
-            SubscriptionsRepository(sessions),
-            DeliveriesRepository(sessions),
-            clock=lambda: datetime.now(UTC),
-            per_source_cap=5,
-            digest_formatter=digest_formatter,
-        )
-        await setup_channel(service, channel=CHANNEL, ping_role_id=ROLE)
-        feed = await add_feed(sessions, "localblog")
+    async with preview_database(tmp_path) as db:
+        await setup_channel(db.service, channel=CHANNEL, ping_role_id=ROLE)
+        feed = await add_feed(db.sessions, "localblog")
         for n in range(3):
             await add_story(
-                sessions, feed, f"Batching the planner, part {n} **bold** @everyone", summary=PROSE
+                db.sessions,
+                feed,
+                f"Batching the planner, part {n} **bold** @everyone",
+                summary=PROSE,
             )
 
-        shown = await run_cli("preview", "--channel", str(CHANNEL), env=env, cwd=tmp_path)
-        assert shown.code == 0, shown.output
+        shown = await db.preview(CHANNEL)
         assert "Takeaway" in shown.stdout  # the digest, not the feed's own text
         # Read as Discord shows it: escapes taken out, the mention still defused.
         assert "part 0 **bold** @\u200beveryone" in shown.stdout
-        printed = await run_cli(
-            "preview", "--channel", str(CHANNEL), "--json", env=env, cwd=tmp_path
-        )
-        assert printed.code == 0, printed.output
-        messages = [json.loads(line) for line in printed.stdout.splitlines()]
-
-        result = await service.plan_now(CHANNEL)
-        assert result.planned
-        (delivery,) = await service.outbox.deliveries_for(CHANNEL)
-        assert messages == [delivery.payload["header"], *delivery.payload["batches"]]
+        messages = await db.preview_json(CHANNEL)
+        assert messages == await db.planned(CHANNEL)
         cards = [e for m in messages[1:] for e in m["embeds"]]
         assert len(cards) == 3
         assert all("**Takeaway:**" in card["description"] for card in cards), cards
         assert messages[0]["content"] == f"<@&{ROLE}>"
         assert messages[0]["allowed_mentions"] == {"parse": [], "roles": [str(ROLE)]}
         assert all(m.get("allowed_mentions", {"parse": []}) == {"parse": []} for m in messages[1:])
-    finally:
-        await engine.dispose()
